@@ -1,0 +1,1 @@
+"""Datasets for meterverify: the manifest format, the synthetic photo generator, contact sheets."""
