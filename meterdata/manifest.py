@@ -59,7 +59,7 @@ class Sample:
             return None
         whole = self.digits[: len(self.digits) - self.decimals] or "0"
         whole = whole.lstrip("0") or "0"
-        return f"{whole}.{self.digits[-self.decimals:]}" if self.decimals else whole
+        return f"{whole}.{self.digits[-self.decimals :]}" if self.decimals else whole
 
     def to_json(self) -> str:
         record = {k: v for k, v in asdict(self).items() if k != "extra" and (v is not None or k in _REQUIRED)}
@@ -189,7 +189,9 @@ def load_manifest(path: str | Path, check_files: bool = True) -> list[Sample]:
     seen: dict[str, int] = {}
     for lineno, sample in iter_manifest(path):
         if sample.image in seen:
-            raise ManifestError(f"{path}:{lineno}: field image: {sample.image!r} already on line {seen[sample.image]}")
+            raise ManifestError(
+                f"{path}:{lineno}: field image: {sample.image!r} already on line {seen[sample.image]}"
+            )
         seen[sample.image] = lineno
         if check_files and not (path.parent / sample.image).is_file():
             raise ManifestError(f"{path}:{lineno}: field image: file {sample.image!r} not found")

@@ -34,7 +34,9 @@ TEST_GROUPS = frozenset(
         "lcd2/root",
     }
 )
-VAL_GROUPS = frozenset({"powermeter/landisgyrt330-c", "powermeter/unknown-timm", "watermeter/integra", "watermeter/oovw"})
+VAL_GROUPS = frozenset(
+    {"powermeter/landisgyrt330-c", "powermeter/unknown-timm", "watermeter/integra", "watermeter/oovw"}
+)
 LCD_GROUPS = ("lcd/", "lcd2/", "watermeter/watermeter-lcd")
 
 _LABEL = re.compile(r"^(\d+)(?:\.(\d))?$")
@@ -128,10 +130,13 @@ def _card(samples: list[Sample], skipped: Counter) -> str:
     def count(split: str, pred=lambda s: True) -> int:
         return sum(1 for s in samples if s.split == split and pred(s))
 
-    groups = {split: sorted({s.meter for s in samples if s.split == split}) for split in ("train", "val", "test")}
+    groups = {
+        split: sorted({s.meter for s in samples if s.split == split}) for split in ("train", "val", "test")
+    }
     settled = lambda s: not s.roll or s.roll[0] == 0  # noqa: E731
     rows = "\n".join(
-        f"| {split} | {count(split)} | {count(split, settled)} | {len(groups[split])} |" for split in ("train", "val", "test")
+        f"| {split} | {count(split)} | {count(split, settled)} | {len(groups[split])} |"
+        for split in ("train", "val", "test")
     )
     return f"""# meter-digits: real digit crops from real meters
 

@@ -60,13 +60,26 @@ def contact_sheet(
             continue
         image = annotate(image, sample)
         scale = thumb / max(image.shape[:2])
-        small = cv2.resize(image, (max(1, int(image.shape[1] * scale)), max(1, int(image.shape[0] * scale))), interpolation=cv2.INTER_AREA)
+        small = cv2.resize(
+            image,
+            (max(1, int(image.shape[1] * scale)), max(1, int(image.shape[0] * scale))),
+            interpolation=cv2.INTER_AREA,
+        )
         r, c = divmod(i, cols)
         y, x = r * cell_h, c * thumb
         sheet[y : y + small.shape[0], x : x + small.shape[1]] = small
         for k, line in enumerate(caption(sample)):
             colour = _WHITE if k == 0 else (_GREEN if sample.readable else _RED)
-            cv2.putText(sheet, line[:34], (x + 3, y + thumb + 14 + 16 * k), cv2.FONT_HERSHEY_SIMPLEX, 0.42, colour, 1, cv2.LINE_AA)
+            cv2.putText(
+                sheet,
+                line[:34],
+                (x + 3, y + thumb + 14 + 16 * k),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                0.42,
+                colour,
+                1,
+                cv2.LINE_AA,
+            )
     return sheet
 
 

@@ -14,7 +14,10 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="rich",
 )
-data_app = typer.Typer(help="Datasets: make synthetic meter photos, import real digits, check and look at them.", no_args_is_help=True)
+data_app = typer.Typer(
+    help="Datasets: make synthetic meter photos, import real digits, check and look at them.",
+    no_args_is_help=True,
+)
 app.add_typer(data_app, name="data")
 
 
@@ -32,12 +35,23 @@ def _parse_size(text: str | None) -> tuple[int, int] | None:
 
 @data_app.command("synth")
 def data_synth(
-    out: Annotated[Path, typer.Option("--out", help="Dataset folder to write (images/, manifest.jsonl, README.md).")],
+    out: Annotated[
+        Path, typer.Option("--out", help="Dataset folder to write (images/, manifest.jsonl, README.md).")
+    ],
     n: Annotated[int, typer.Option("--n", min=1, help="How many photos.")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Same seed and --n, same bytes.")] = 0,
-    size: Annotated[str | None, typer.Option("--size", help="Fix every photo to WIDTHxHEIGHT (default: mixed, 640x480 to 4000x3000).")] = None,
-    split: Annotated[str, typer.Option("--split", help="train, val, test, or auto (80/10/10 by index).")] = "auto",
-    workers: Annotated[int, typer.Option("--workers", min=0, help="Processes (0: one per core). Does not change the output.")] = 0,
+    size: Annotated[
+        str | None,
+        typer.Option(
+            "--size", help="Fix every photo to WIDTHxHEIGHT (default: mixed, 640x480 to 4000x3000)."
+        ),
+    ] = None,
+    split: Annotated[
+        str, typer.Option("--split", help="train, val, test, or auto (80/10/10 by index).")
+    ] = "auto",
+    workers: Annotated[
+        int, typer.Option("--workers", min=0, help="Processes (0: one per core). Does not change the output.")
+    ] = 0,
 ) -> None:
     """Render synthetic photos of Indian kWh meters (LCD and drum) with exact labels.
 
@@ -52,7 +66,9 @@ def data_synth(
     samples = generate(n, seed, out, _parse_size(size), split, workers or None)
     took = time.perf_counter() - start
     readable = sum(s.readable for s in samples)
-    typer.echo(f"wrote {len(samples)} photos ({readable} readable) to {out} in {took:.1f} s ({len(samples) / took:.1f} photos/s)")
+    typer.echo(
+        f"wrote {len(samples)} photos ({readable} readable) to {out} in {took:.1f} s ({len(samples) / took:.1f} photos/s)"
+    )
 
 
 @data_app.command("show")
@@ -94,14 +110,35 @@ def data_check(dataset: Annotated[Path, typer.Argument(help="Dataset folder or m
 
 @data_app.command("import-digits")
 def data_import_digits(
-    src: Annotated[Path, typer.Argument(help="The meter-digits folder (as published, with README.md and LICENSE).")],
-    out: Annotated[Path, typer.Option("--out", help="Dataset folder to write.")] = Path("datasets/meter-digits"),
+    src: Annotated[
+        Path, typer.Argument(help="The meter-digits folder (as published, with README.md and LICENSE).")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Dataset folder to write.")] = Path(
+        "datasets/meter-digits"
+    ),
 ) -> None:
     """Import the real meter-digits crops with a test split that holds out whole meters."""
     from meterdata.meter_digits import import_meter_digits
 
     samples = import_meter_digits(src, out)
     typer.echo(f"imported {len(samples)} crops into {out}")
+
+
+@app.command("demo")
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the demo photos and contact sheet.")] = Path(
+        "var/demo"
+    ),
+    n: Annotated[int, typer.Option("--n", min=1, help="How many photos.")] = 24,
+) -> None:
+    """Make a small set of synthetic meter photos and a labelled contact sheet to look at."""
+    from meterdata.sheet import write_contact_sheet
+    from meterdata.synth import generate
+
+    samples = generate(n, seed=2026, out=out, progress=False)
+    sheet = write_contact_sheet(out, out / "contact-sheet.png", n=n, cols=6)
+    typer.echo(f"{len(samples)} synthetic meter photos in {out}/images, labels in {out}/manifest.jsonl")
+    typer.echo(f"contact sheet with the labels drawn on: {sheet}")
 
 
 def main() -> None:

@@ -12,7 +12,12 @@ from functools import cache
 import cv2
 import numpy as np
 
-_FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_TRIPLEX, cv2.FONT_HERSHEY_COMPLEX)
+_FONTS = (
+    cv2.FONT_HERSHEY_SIMPLEX,
+    cv2.FONT_HERSHEY_DUPLEX,
+    cv2.FONT_HERSHEY_TRIPLEX,
+    cv2.FONT_HERSHEY_COMPLEX,
+)
 _GLYPH_H = 96
 
 
@@ -25,7 +30,9 @@ def _glyph(digit: int, font: int, weight: int, condensed: bool) -> np.ndarray:
     ys, xs = np.nonzero(canvas > 20)
     crop = canvas[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
     if condensed:
-        crop = cv2.resize(crop, (max(4, int(crop.shape[1] * 0.75)), crop.shape[0]), interpolation=cv2.INTER_AREA)
+        crop = cv2.resize(
+            crop, (max(4, int(crop.shape[1] * 0.75)), crop.shape[0]), interpolation=cv2.INTER_AREA
+        )
     return crop
 
 
@@ -65,7 +72,9 @@ def render_counter(rng: np.random.Generator, height: int) -> Counter:
     gap = max(1, int(cell_w * rng.uniform(0.06, 0.3)))
     pad = int(height * rng.uniform(0.06, 0.2))
     width = 2 * pad + n * cell_w + (n - 1) * gap
-    plate = np.array(rng.choice([(20, 20, 20), (35, 35, 38), (60, 60, 60), (200, 200, 200), (25, 30, 45)]), np.float32)
+    plate = np.array(
+        rng.choice([(20, 20, 20), (35, 35, 38), (60, 60, 60), (200, 200, 200), (25, 30, 45)]), np.float32
+    )
     img = np.empty((height, width, 3), np.uint8)
     img[:] = plate
 
@@ -103,8 +112,12 @@ def render_counter(rng: np.random.Generator, height: int) -> Counter:
         d = value[i]
         _paste_glyph(cell, _glyph(d, font, weight, condensed), centre - roll[i] * pitch, fg, fig_h)
         if roll[i] > 0:
-            _paste_glyph(cell, _glyph((d + 1) % 10, font, weight, condensed), centre + (1 - roll[i]) * pitch, fg, fig_h)
-            _paste_glyph(cell, _glyph((d + 9) % 10, font, weight, condensed), centre - (1 + roll[i]) * pitch, fg, fig_h)
+            _paste_glyph(
+                cell, _glyph((d + 1) % 10, font, weight, condensed), centre + (1 - roll[i]) * pitch, fg, fig_h
+            )
+            _paste_glyph(
+                cell, _glyph((d + 9) % 10, font, weight, condensed), centre - (1 + roll[i]) * pitch, fg, fig_h
+            )
         cell = np.clip(cell.astype(np.float32) * shade, 0, 255).astype(np.uint8)
         x = pad + i * (cell_w + gap)
         img[top : top + cell_h, x : x + cell_w] = cell

@@ -14,8 +14,34 @@ import numpy as np
 from .drum import render_counter
 from .lcd import render_panel
 
-MAKERS = ("SECURE", "GENUS", "L&T", "HPL", "Landis+Gyr", "AVON", "Elster", "Schneider", "EMCO", "Capital", "ISKRAEMECO", "Allied")
-UTILITIES = ("MSEDCL", "TSSPDCL", "BESCOM", "TANGEDCO", "UHBVN", "PSPCL", "KSEB", "WBSEDCL", "APEPDCL", "JVVNL", "DHBVN", "CESC")
+MAKERS = (
+    "SECURE",
+    "GENUS",
+    "L&T",
+    "HPL",
+    "Landis+Gyr",
+    "AVON",
+    "Elster",
+    "Schneider",
+    "EMCO",
+    "Capital",
+    "ISKRAEMECO",
+    "Allied",
+)
+UTILITIES = (
+    "MSEDCL",
+    "TSSPDCL",
+    "BESCOM",
+    "TANGEDCO",
+    "UHBVN",
+    "PSPCL",
+    "KSEB",
+    "WBSEDCL",
+    "APEPDCL",
+    "JVVNL",
+    "DHBVN",
+    "CESC",
+)
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
@@ -33,11 +59,15 @@ class Face:
     lit: bool
 
 
-def _text(img: np.ndarray, s: str, x: float, y: float, size: float, color: tuple[int, ...], thick: int = 1) -> None:
+def _text(
+    img: np.ndarray, s: str, x: float, y: float, size: float, color: tuple[int, ...], thick: int = 1
+) -> None:
     cv2.putText(img, s, (int(x), int(y)), _FONT, size, color, max(1, thick), cv2.LINE_AA)
 
 
-def _barcode(rng: np.random.Generator, img: np.ndarray, x: int, y: int, w: int, h: int, ink: tuple[int, ...]) -> None:
+def _barcode(
+    rng: np.random.Generator, img: np.ndarray, x: int, y: int, w: int, h: int, ink: tuple[int, ...]
+) -> None:
     cx = x
     while cx < x + w:
         bw = int(rng.integers(1, 4)) * max(1, w // 120)
@@ -69,7 +99,17 @@ def render_face(rng: np.random.Generator, width: int, kind: str, lit: bool = Tru
     """Draw a meter face ``width`` pixels wide holding an LCD (``lcd7seg``) or a drum counter."""
     three_phase = rng.random() < 0.3
     height = int(width * (rng.uniform(0.95, 1.25) if three_phase else rng.uniform(1.15, 1.6)))
-    body = rng.choice([(235, 235, 230), (215, 220, 220), (190, 195, 190), (60, 60, 65), (40, 40, 40), (200, 205, 215), (120, 125, 130)])
+    body = rng.choice(
+        [
+            (235, 235, 230),
+            (215, 220, 220),
+            (190, 195, 190),
+            (60, 60, 65),
+            (40, 40, 40),
+            (200, 205, 215),
+            (120, 125, 130),
+        ]
+    )
     if kind == "drum":
         body = rng.choice([(30, 30, 30), (50, 45, 40), (70, 70, 75), (200, 200, 195)])
     body = np.array(body, np.float32) * rng.uniform(0.85, 1.05)
@@ -82,11 +122,18 @@ def render_face(rng: np.random.Generator, width: int, kind: str, lit: bool = Tru
     radius = int(width * rng.uniform(0.03, 0.12))
     cv2.rectangle(alpha, (radius, 0), (width - radius, height), 255, -1)
     cv2.rectangle(alpha, (0, radius), (width, height - radius), 255, -1)
-    for cx, cy in ((radius, radius), (width - radius, radius), (radius, height - radius), (width - radius, height - radius)):
+    for cx, cy in (
+        (radius, radius),
+        (width - radius, radius),
+        (radius, height - radius),
+        (width - radius, height - radius),
+    ):
         cv2.circle(alpha, (cx, cy), radius, 255, -1, cv2.LINE_AA)
     # A moulded rim: a darker border a little way in.
     rim = int(width * rng.uniform(0.02, 0.05))
-    cv2.rectangle(img, (rim, rim), (width - rim, height - rim), tuple(int(c * 0.8) for c in body), max(1, width // 150))
+    cv2.rectangle(
+        img, (rim, rim), (width - rim, height - rim), tuple(int(c * 0.8) for c in body), max(1, width // 150)
+    )
 
     disp_w = int(width * rng.uniform(0.5, 0.78))
     if kind == "drum":
@@ -97,7 +144,11 @@ def render_face(rng: np.random.Generator, width: int, kind: str, lit: bool = Tru
         mode, roll, lit = display.mode, None, display.lit
     dimg = display.image
     scale = min(disp_w / dimg.shape[1], width * 0.86 / dimg.shape[1])
-    dimg = cv2.resize(dimg, (max(8, int(dimg.shape[1] * scale)), max(8, int(dimg.shape[0] * scale))), interpolation=cv2.INTER_AREA)
+    dimg = cv2.resize(
+        dimg,
+        (max(8, int(dimg.shape[1] * scale)), max(8, int(dimg.shape[0] * scale))),
+        interpolation=cv2.INTER_AREA,
+    )
     dh, dw = dimg.shape[:2]
     dx = int((width - dw) * rng.uniform(0.3, 0.7))
     dy = int(height * rng.uniform(0.12, 0.3))
@@ -111,7 +162,9 @@ def render_face(rng: np.random.Generator, width: int, kind: str, lit: bool = Tru
 
     s = width / 600  # text scale relative to a 600 px face
     maker = str(rng.choice(MAKERS))
-    _text(img, maker, width * 0.08, dy - bezel - height * 0.03, 0.9 * s * rng.uniform(0.7, 1.3), ink, int(2 * s))
+    _text(
+        img, maker, width * 0.08, dy - bezel - height * 0.03, 0.9 * s * rng.uniform(0.7, 1.3), ink, int(2 * s)
+    )
     if kind == "drum" or rng.random() < 0.7:
         _text(img, "kWh", dx + dw + bezel + 4 * s, dy + dh * 0.8, 0.8 * s, ink, int(2 * s))
     y = dy + dh + bezel + 40 * s
@@ -130,7 +183,15 @@ def render_face(rng: np.random.Generator, width: int, kind: str, lit: bool = Tru
     # Distractors full of digits: serial number, barcode, utility sticker with a consumer number.
     y += 10 * s
     serial = _digits(rng, int(rng.integers(6, 11)))
-    _text(img, f"No. {serial}" if rng.random() < 0.5 else serial, width * 0.08, y + 20 * s, 0.8 * s, ink, int(2 * s))
+    _text(
+        img,
+        f"No. {serial}" if rng.random() < 0.5 else serial,
+        width * 0.08,
+        y + 20 * s,
+        0.8 * s,
+        ink,
+        int(2 * s),
+    )
     if rng.random() < 0.7:
         bx, bw = int(width * 0.08), int(width * rng.uniform(0.35, 0.6))
         by = int(y + 32 * s)
@@ -140,18 +201,49 @@ def render_face(rng: np.random.Generator, width: int, kind: str, lit: bool = Tru
     if rng.random() < 0.6:
         sw, sh = int(width * 0.35), int(70 * s)
         sx, sy = int(width * rng.uniform(0.5, 0.6)), int(min(height - sh - rim - 2, y + 40 * s))
-        colour = tuple(int(c) for c in rng.choice([(240, 240, 240), (120, 200, 240), (240, 200, 120), (80, 80, 220)]))
+        colour = tuple(
+            int(c) for c in rng.choice([(240, 240, 240), (120, 200, 240), (240, 200, 120), (80, 80, 220)])
+        )
         cv2.rectangle(img, (sx, sy), (sx + sw, sy + sh), colour, -1)
         _text(img, str(rng.choice(UTILITIES)), sx + 6 * s, sy + 25 * s, 0.55 * s, (20, 20, 20), int(1.5 * s))
-        _text(img, _digits(rng, int(rng.integers(8, 13))), sx + 6 * s, sy + 55 * s, 0.55 * s, (20, 20, 20), int(1.5 * s))
+        _text(
+            img,
+            _digits(rng, int(rng.integers(8, 13))),
+            sx + 6 * s,
+            sy + 55 * s,
+            0.55 * s,
+            (20, 20, 20),
+            int(1.5 * s),
+        )
     if kind == "drum":  # the spinning disc window below the counter
         wy = int(dy + dh + bezel + 8 * s)
         cv2.rectangle(img, (dx, wy), (dx + dw, wy + int(24 * s)), (150, 150, 150), -1)
         mark = int(dx + dw * rng.random())
         cv2.rectangle(img, (mark, wy), (mark + int(10 * s), wy + int(24 * s)), (20, 20, 20), -1)
     else:  # the calibration LED and a push button
-        cv2.circle(img, (int(width * 0.85), int(dy - bezel - 20 * s)), max(2, int(7 * s)), (40, 40, 200) if rng.random() < 0.5 else (60, 60, 90), -1, cv2.LINE_AA)
-        cv2.circle(img, (int(width * 0.82), int(height * 0.62)), max(3, int(18 * s)), tuple(int(c * 0.6) for c in body), -1, cv2.LINE_AA)
-    for cx, cy in ((rim * 2, rim * 2), (width - rim * 2, rim * 2), (rim * 2, height - rim * 2), (width - rim * 2, height - rim * 2)):
+        cv2.circle(
+            img,
+            (int(width * 0.85), int(dy - bezel - 20 * s)),
+            max(2, int(7 * s)),
+            (40, 40, 200) if rng.random() < 0.5 else (60, 60, 90),
+            -1,
+            cv2.LINE_AA,
+        )
+        cv2.circle(
+            img,
+            (int(width * 0.82), int(height * 0.62)),
+            max(3, int(18 * s)),
+            tuple(int(c * 0.6) for c in body),
+            -1,
+            cv2.LINE_AA,
+        )
+    for cx, cy in (
+        (rim * 2, rim * 2),
+        (width - rim * 2, rim * 2),
+        (rim * 2, height - rim * 2),
+        (width - rim * 2, height - rim * 2),
+    ):
         cv2.circle(img, (int(cx), int(cy)), max(2, int(6 * s)), (140, 140, 140), -1, cv2.LINE_AA)
-    return Face(img, alpha, kind, quad, display.digits, display.decimals if lit else 0, mode, roll, boxes, lit)
+    return Face(
+        img, alpha, kind, quad, display.digits, display.decimals if lit else 0, mode, roll, boxes, lit
+    )

@@ -41,7 +41,9 @@ class Panel:
     lit: bool  # False: the LCD is off or dead, nothing readable on it
 
 
-def _segment_polygons(x: float, y: float, w: float, h: float, t: float, slant: float) -> dict[str, np.ndarray]:
+def _segment_polygons(
+    x: float, y: float, w: float, h: float, t: float, slant: float
+) -> dict[str, np.ndarray]:
     """Hexagonal bars for a digit cell at (x, y) of size w x h, bar thickness t, italic slant."""
     g = t * 0.18  # gap between neighbouring bars
     half = t / 2
@@ -49,11 +51,25 @@ def _segment_polygons(x: float, y: float, w: float, h: float, t: float, slant: f
 
     def hbar(yc: float) -> list[tuple[float, float]]:
         x0, x1 = x + g, x + w - g
-        return [(x0, yc), (x0 + half, yc - half), (x1 - half, yc - half), (x1, yc), (x1 - half, yc + half), (x0 + half, yc + half)]
+        return [
+            (x0, yc),
+            (x0 + half, yc - half),
+            (x1 - half, yc - half),
+            (x1, yc),
+            (x1 - half, yc + half),
+            (x0 + half, yc + half),
+        ]
 
     def vbar(xc: float, y0: float, y1: float) -> list[tuple[float, float]]:
         y0, y1 = y0 + g, y1 - g
-        return [(xc, y0), (xc + half, y0 + half), (xc + half, y1 - half), (xc, y1), (xc - half, y1 - half), (xc - half, y0 + half)]
+        return [
+            (xc, y0),
+            (xc + half, y0 + half),
+            (xc + half, y1 - half),
+            (xc, y1),
+            (xc - half, y1 - half),
+            (xc - half, y0 + half),
+        ]
 
     top, bottom = y + half, y + h - half
     left, right = x + half, x + w - half
@@ -139,7 +155,9 @@ def render_panel(rng: np.random.Generator, height: int, lit: bool = True) -> Pan
         base = rng.choice([(60, 200, 150), (90, 210, 190), (200, 190, 90), (150, 215, 210)])
         ink = np.array((35, 45, 30), np.float32)
     else:
-        base = rng.choice([(150, 170, 158), (135, 155, 150), (160, 170, 170), (118, 135, 128), (170, 178, 172)])
+        base = rng.choice(
+            [(150, 170, 158), (135, 155, 150), (160, 170, 170), (118, 135, 128), (170, 178, 172)]
+        )
         ink = np.array(rng.choice([(30, 34, 30), (45, 48, 40), (20, 22, 25)]), np.float32)
     base = np.array(base, np.float32) * rng.uniform(0.8, 1.1)
     # A slight gradient: LCDs are never evenly lit.
@@ -167,7 +185,9 @@ def render_panel(rng: np.random.Generator, height: int, lit: bool = True) -> Pan
         if ch.isdigit():
             shown += ch
             sx = digit_h * slant / 2
-            boxes.append((x - thickness * 0.2, top - 1, x + digit_w + sx + thickness * 0.2, top + digit_h + 1))
+            boxes.append(
+                (x - thickness * 0.2, top - 1, x + digit_w + sx + thickness * 0.2, top + digit_h + 1)
+            )
     for pos in dots:  # decimal point sits low, just before digit ``pos``
         cx = margin_x + pos * pitch - (pitch - digit_w) / 2
         cy = top + digit_h - thickness / 2
@@ -179,7 +199,9 @@ def render_panel(rng: np.random.Generator, height: int, lit: bool = True) -> Pan
             cx = margin_x + pos * pitch - (pitch - digit_w) / 2
             for cy in (top + digit_h * 0.32, top + digit_h * 0.68):
                 r = thickness * 0.45
-                dot = np.array([(cx - r, cy - r), (cx + r, cy - r), (cx + r, cy + r), (cx - r, cy + r)], np.float32)
+                dot = np.array(
+                    [(cx - r, cy - r), (cx + r, cy - r), (cx + r, cy + r), (cx - r, cy + r)], np.float32
+                )
                 _blend_poly(img, dot, ink, 0.95)
 
     color = tuple(int(c) for c in ink)
@@ -191,9 +213,27 @@ def render_panel(rng: np.random.Generator, height: int, lit: bool = True) -> Pan
         label = labels[mode]
         if mode == "kwh" and rng.random() < 0.15:
             label = "Cum kWh"
-        cv2.putText(img, label, (lx, int(top + digit_h)), font, scale * rng.uniform(0.8, 1.1), color, max(1, int(scale * 1.5)), cv2.LINE_AA)
+        cv2.putText(
+            img,
+            label,
+            (lx, int(top + digit_h)),
+            font,
+            scale * rng.uniform(0.8, 1.1),
+            color,
+            max(1, int(scale * 1.5)),
+            cv2.LINE_AA,
+        )
         # Small indicator icons along the top: phase marks, battery, arrows, a running digit index.
         for k in range(int(rng.integers(0, 5))):
             icon = str(rng.choice(["R", "Y", "B", "->", "T1", "TOD", "!", "Rev", "01"]))
-            cv2.putText(img, icon, (int(margin_x + k * height * 0.45), int(height * 0.14)), font, scale * 0.45, color, 1, cv2.LINE_AA)
+            cv2.putText(
+                img,
+                icon,
+                (int(margin_x + k * height * 0.45), int(height * 0.14)),
+                font,
+                scale * 0.45,
+                color,
+                1,
+                cv2.LINE_AA,
+            )
     return Panel(img, shown if lit else "", decimals if lit else 0, mode, boxes if lit else [], lit)

@@ -15,7 +15,16 @@ from ..manifest import Sample
 from .housing import Face, render_face
 
 # Phone photos are mostly 4:3; the larger sizes are rarer because uploads are often downscaled.
-SIZES = ((640, 480), (800, 600), (1024, 768), (1280, 960), (1600, 1200), (2048, 1536), (3264, 2448), (4000, 3000))
+SIZES = (
+    (640, 480),
+    (800, 600),
+    (1024, 768),
+    (1280, 960),
+    (1600, 1200),
+    (2048, 1536),
+    (3264, 2448),
+    (4000, 3000),
+)
 _SIZE_P = np.array([0.12, 0.12, 0.2, 0.24, 0.14, 0.1, 0.05, 0.03])
 MAX_FACE = 1400  # faces are drawn at most this wide, then warped up: keeps 12 MP photos cheap
 
@@ -30,7 +39,17 @@ def _background(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
     """A wall, meter box or board, with wires, other boxes and printed clutter on it."""
     colours = np.array(
         rng.choice(
-            [(200, 210, 215), (170, 180, 190), (120, 130, 135), (90, 110, 140), (60, 70, 80), (180, 200, 220), (150, 160, 120), (40, 40, 45), (210, 200, 180)],
+            [
+                (200, 210, 215),
+                (170, 180, 190),
+                (120, 130, 135),
+                (90, 110, 140),
+                (60, 70, 80),
+                (180, 200, 220),
+                (150, 160, 120),
+                (40, 40, 45),
+                (210, 200, 180),
+            ],
             size=2,
         ),
         np.float32,
@@ -49,14 +68,28 @@ def _background(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
         cv2.rectangle(img, (x, y), (x + bw, y + bh), tuple(int(c * 0.6) for c in col), max(1, int(3 * s)))
     for _ in range(int(rng.integers(0, 8))):  # wires
         pts = np.cumsum(rng.normal(0, 200 * s, (4, 2)), 0) + rng.uniform(0, 1, 2) * (w, h)
-        col = tuple(int(c) for c in rng.choice([(20, 20, 20), (30, 30, 180), (200, 200, 200), (40, 120, 40), (40, 160, 200)]))
-        cv2.polylines(img, [pts.astype(np.int32)], False, col, max(2, int(rng.uniform(4, 14) * s)), cv2.LINE_AA)
+        col = tuple(
+            int(c)
+            for c in rng.choice([(20, 20, 20), (30, 30, 180), (200, 200, 200), (40, 120, 40), (40, 160, 200)])
+        )
+        cv2.polylines(
+            img, [pts.astype(np.int32)], False, col, max(2, int(rng.uniform(4, 14) * s)), cv2.LINE_AA
+        )
     for _ in range(int(rng.integers(0, 4))):  # painted or printed text: phone numbers, warnings
         label = str(rng.choice(["DANGER 440V", "ELCB", "MAIN", "Flat 304", "Call 1912", "MCB"]))
         if rng.random() < 0.5:
             label = "".join(str(d) for d in rng.integers(0, 10, int(rng.integers(4, 11))))
         col = tuple(int(c) for c in rng.integers(0, 255, 3))
-        cv2.putText(img, label, (int(rng.integers(0, w)), int(rng.integers(0, h))), cv2.FONT_HERSHEY_SIMPLEX, rng.uniform(0.6, 2.5) * s, col, max(1, int(rng.uniform(1, 5) * s)), cv2.LINE_AA)
+        cv2.putText(
+            img,
+            label,
+            (int(rng.integers(0, w)), int(rng.integers(0, h))),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            rng.uniform(0.6, 2.5) * s,
+            col,
+            max(1, int(rng.uniform(1, 5) * s)),
+            cv2.LINE_AA,
+        )
     return img
 
 
@@ -74,11 +107,15 @@ def _tilt(rng: np.random.Generator, max_deg: float = 45) -> float:
     return float(np.deg2rad(np.clip(abs(rng.normal(0, 16)), 0, max_deg) * rng.choice([-1, 1])))
 
 
-def _place(rng: np.random.Generator, fw: int, fh: int, w: int, h: int, fill: tuple[float, float]) -> np.ndarray:
+def _place(
+    rng: np.random.Generator, fw: int, fh: int, w: int, h: int, fill: tuple[float, float]
+) -> np.ndarray:
     """Homography taking a ``fw x fh`` face into a ``w x h`` photo, seen from a random camera pose."""
     yaw, pitch = _tilt(rng), _tilt(rng)
     roll = float(np.deg2rad(np.clip(rng.normal(0, 9), -35, 35)))
-    corners = np.array([(-fw / 2, -fh / 2, 0), (fw / 2, -fh / 2, 0), (fw / 2, fh / 2, 0), (-fw / 2, fh / 2, 0)])
+    corners = np.array(
+        [(-fw / 2, -fh / 2, 0), (fw / 2, -fh / 2, 0), (fw / 2, fh / 2, 0), (-fw / 2, fh / 2, 0)]
+    )
     f = max(fw, fh) * rng.uniform(0.9, 2.2)  # focal length: wide close-ups distort more
     cam = corners @ _rotation(yaw, pitch, roll).T + (0, 0, f)
     proj = cam[:, :2] * (f / cam[:, 2:3])
@@ -96,7 +133,10 @@ def _place(rng: np.random.Generator, fw: int, fh: int, w: int, h: int, fill: tup
 def _warp_into(dst: np.ndarray, src: np.ndarray, alpha: np.ndarray, hom: np.ndarray) -> None:
     """Paint ``src`` (with its ``alpha`` mask) into ``dst`` through homography ``hom``, in place."""
     h, w = dst.shape[:2]
-    corners = cv2.perspectiveTransform(np.array([[(0, 0), (src.shape[1], 0), (src.shape[1], src.shape[0]), (0, src.shape[0])]], np.float32), hom)[0]
+    corners = cv2.perspectiveTransform(
+        np.array([[(0, 0), (src.shape[1], 0), (src.shape[1], src.shape[0]), (0, src.shape[0])]], np.float32),
+        hom,
+    )[0]
     x0, y0 = np.floor(corners.min(0)).astype(int).clip(0, (w, h))
     x1, y1 = np.ceil(corners.max(0)).astype(int).clip(0, (w, h))
     if x1 <= x0 or y1 <= y0:
@@ -109,7 +149,9 @@ def _warp_into(dst: np.ndarray, src: np.ndarray, alpha: np.ndarray, hom: np.ndar
     dst[y0:y1, x0:x1] = cv2.blendLinear(patch, dst[y0:y1, x0:x1], a, 1.0 - a)
 
 
-def _phone_screen(rng: np.random.Generator, photo: np.ndarray, w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
+def _phone_screen(
+    rng: np.random.Generator, photo: np.ndarray, w: int, h: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Show ``photo`` on a phone screen and photograph that: moiré, bezel, a second perspective."""
     ph, pw = photo.shape[:2]
     yy, xx = np.mgrid[0:ph, 0:pw].astype(np.float32)
@@ -128,7 +170,9 @@ def _phone_screen(rng: np.random.Generator, photo: np.ndarray, w: int, h: int) -
     return out, hom @ offset
 
 
-def _light_and_glare(rng: np.random.Generator, w: int, h: int, quad: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def _light_and_glare(
+    rng: np.random.Generator, w: int, h: int, quad: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Multiplicative lighting (gradients, vignette, shadows) and additive glass glare, at 1/8 resolution."""
     sw, sh = max(8, w // 8), max(8, h // 8)
     effects = []
@@ -138,7 +182,9 @@ def _light_and_glare(rng: np.random.Generator, w: int, h: int, quad: np.ndarray 
     light *= 1 - rng.uniform(0, 0.45) * r2 / 2  # vignette
     if rng.random() < 0.3:  # a hard-edged shadow: a hand, the phone, the box door
         effects.append("shadow")
-        pts = (rng.random((int(rng.integers(3, 7)), 2)) * (sw, sh) * 1.4 - np.array((sw, sh)) * 0.2).astype(np.int32)
+        pts = (rng.random((int(rng.integers(3, 7)), 2)) * (sw, sh) * 1.4 - np.array((sw, sh)) * 0.2).astype(
+            np.int32
+        )
         mask = np.zeros((sh, sw), np.float32)
         cv2.fillPoly(mask, [cv2.convexHull(pts)], 1.0)
         mask = cv2.GaussianBlur(mask, (0, 0), rng.uniform(0.5, 3))
@@ -168,11 +214,26 @@ def _occlude(rng: np.random.Generator, img: np.ndarray, quad: np.ndarray) -> np.
     c = quad.mean(0) + rng.uniform(-0.9, 0.9, 2) * side
     if rng.random() < 0.6:
         axes = (int(side[0] * rng.uniform(0.12, 0.35)), int(side[1] * rng.uniform(0.4, 1.2)))
-        cv2.ellipse(mask, (int(c[0]), int(c[1])), (max(2, axes[0]), max(2, axes[1])), rng.uniform(-60, 60), 0, 360, 255, -1)
+        cv2.ellipse(
+            mask,
+            (int(c[0]), int(c[1])),
+            (max(2, axes[0]), max(2, axes[1])),
+            rng.uniform(-60, 60),
+            0,
+            360,
+            255,
+            -1,
+        )
         colour = np.array(rng.choice([(90, 120, 170), (70, 95, 140), (110, 140, 190)]), np.float32)
     else:
         end = c + rng.normal(0, 1, 2) * side
-        cv2.line(mask, (int(c[0] - (end[0] - c[0])), int(c[1] - (end[1] - c[1]))), (int(end[0]), int(end[1])), 255, max(2, int(side[1] * rng.uniform(0.05, 0.2))))
+        cv2.line(
+            mask,
+            (int(c[0] - (end[0] - c[0])), int(c[1] - (end[1] - c[1]))),
+            (int(end[0]), int(end[1])),
+            255,
+            max(2, int(side[1] * rng.uniform(0.05, 0.2))),
+        )
         colour = np.array(rng.choice([(20, 20, 20), (30, 30, 160), (200, 200, 200)]), np.float32)
     soft = cv2.GaussianBlur(mask, (0, 0), max(1.0, side[1] * 0.03)).astype(np.float32)[..., None] / 255.0
     bx, by, bw, bh = cv2.boundingRect(mask)
@@ -215,7 +276,11 @@ def _noise(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
     """A ``w x h`` noise field cut from the bank at a random offset (tiled for photos bigger than it)."""
     bank = _noise_bank()
     if h > _BANK_H or w > _BANK_W:
-        bank = bank.transpose(1, 0, 2) if h > w and w <= _BANK_H and h <= _BANK_W else np.tile(bank, (-(-h // _BANK_H), -(-w // _BANK_W), 1))
+        bank = (
+            bank.transpose(1, 0, 2)
+            if h > w and w <= _BANK_H and h <= _BANK_W
+            else np.tile(bank, (-(-h // _BANK_H), -(-w // _BANK_W), 1))
+        )
     dy = int(rng.integers(0, bank.shape[0] - h + 1))
     dx = int(rng.integers(0, bank.shape[1] - w + 1))
     return bank[dy : dy + h, dx : dx + w]
@@ -227,7 +292,9 @@ def _digit_height(boxes: np.ndarray) -> float:
     return float(np.median(np.linalg.norm(boxes[:, 3] - boxes[:, 0], axis=1)))
 
 
-def render_photo(seed: int, index: int, size: tuple[int, int] | None = None, split: str = "train") -> tuple[bytes, Sample]:
+def render_photo(
+    seed: int, index: int, size: tuple[int, int] | None = None, split: str = "train"
+) -> tuple[bytes, Sample]:
     """Render photo ``index`` of the set seeded ``seed``; returns the JPEG bytes and its manifest entry."""
     rng = np.random.default_rng([seed, index])
     if size is None:
@@ -329,7 +396,9 @@ def render_photo(seed: int, index: int, size: tuple[int, int] | None = None, spl
 
     digit_boxes = None
     if boxes is not None and digits:
-        digit_boxes = [[*(round(float(v), 1) for v in b.min(0)), *(round(float(v), 1) for v in b.max(0))] for b in boxes]
+        digit_boxes = [
+            [*(round(float(v), 1) for v in b.min(0)), *(round(float(v), 1) for v in b.max(0))] for b in boxes
+        ]
     extra = {"effects": effects, "jpeg_quality": quality}
     if reason:
         extra["unreadable_reason"] = reason

@@ -1,0 +1,1 @@
+"""Real backing services for tests: PostgreSQL, RabbitMQ, Redis on this machine; SeaweedFS as our S3."""
