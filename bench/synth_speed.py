@@ -17,7 +17,9 @@ from meterdata.synth import render_photo
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--size", default="1280x960", help="WIDTHxHEIGHT of every photo")
     parser.add_argument("--n", type=int, default=200, help="photos to render")
     parser.add_argument("--seed", type=int, default=1)
@@ -33,7 +35,9 @@ def main() -> None:
         readable += sample.readable
     ms = np.array(times) * 1000
     print(f"size {w}x{h}, {args.n} photos, one core")
-    print(f"  {1000 / ms.mean():.1f} photos/s  (mean {ms.mean():.1f} ms, p50 {np.percentile(ms, 50):.1f} ms, p95 {np.percentile(ms, 95):.1f} ms)")
+    print(
+        f"  {1000 / ms.mean():.1f} photos/s  (mean {ms.mean():.1f} ms, p50 {np.percentile(ms, 50):.1f} ms, p95 {np.percentile(ms, 95):.1f} ms)"
+    )
     print(f"  readable: {readable / args.n:.0%}")
 
 

@@ -49,6 +49,13 @@ def data_synth(
     split: Annotated[
         str, typer.Option("--split", help="train, val, test, or auto (80/10/10 by index).")
     ] = "auto",
+    max_side: Annotated[
+        int | None,
+        typer.Option(
+            "--max-side",
+            help="With mixed sizes, none wider or taller than this (e.g. 1600 for training sets).",
+        ),
+    ] = None,
     workers: Annotated[
         int, typer.Option("--workers", min=0, help="Processes (0: one per core). Does not change the output.")
     ] = 0,
@@ -63,7 +70,7 @@ def data_synth(
     if split not in ("train", "val", "test", "auto"):
         raise typer.BadParameter("expected train, val, test or auto", param_hint="--split")
     start = time.perf_counter()
-    samples = generate(n, seed, out, _parse_size(size), split, workers or None)
+    samples = generate(n, seed, out, _parse_size(size), split, workers or None, max_side=max_side)
     took = time.perf_counter() - start
     readable = sum(s.readable for s in samples)
     typer.echo(

@@ -7,10 +7,12 @@ lower figure and records how far it has rolled (``roll``), as the meter-digits c
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 
 import cv2
 import numpy as np
+
+from .digit_bank import default_bank
 
 _FONTS = (
     cv2.FONT_HERSHEY_SIMPLEX,
@@ -95,6 +97,9 @@ def render_counter(rng: np.random.Generator, height: int) -> Counter:
                 break
     roll = [round(r, 2) for r in roll]
 
+    bank = default_bank()
+    use_bank = bank is not None and bank.meters and rng.random() < 0.5
+    meter = bank.meters[int(rng.integers(0, len(bank.meters)))] if use_bank else None
     # Cylinder shading: drums darken towards their top and bottom edges.
     yy = np.linspace(-1, 1, cell_h, dtype=np.float32)
     shade = (1 - 0.55 * yy**2)[:, None, None]
@@ -106,19 +111,25 @@ def render_counter(rng: np.random.Generator, height: int) -> Counter:
         fg = np.array((235, 235, 235), np.float32) * rng.uniform(0.75, 1.0)
         if not red and rng.random() < 0.08:  # a few meters have white drums with black figures
             bg, fg = fg, np.array((20, 20, 20), np.float32)
-        cell = np.empty((cell_h, cell_w, 3), np.uint8)
-        cell[:] = bg
-        centre = cell_h / 2 + rng.normal(0, cell_h * 0.02)
         d = value[i]
-        _paste_glyph(cell, _glyph(d, font, weight, condensed), centre - roll[i] * pitch, fg, fig_h)
-        if roll[i] > 0:
-            _paste_glyph(
-                cell, _glyph((d + 1) % 10, font, weight, condensed), centre + (1 - roll[i]) * pitch, fg, fig_h
+        if meter is not None:  # a real crop from one training meter, tinted red for the decimal drums
+            cell = cv2.resize(
+                bank.crop(rng, meter, d, roll[i]), (cell_w, cell_h), interpolation=cv2.INTER_AREA
             )
-            _paste_glyph(
-                cell, _glyph((d + 9) % 10, font, weight, condensed), centre - (1 + roll[i]) * pitch, fg, fig_h
-            )
-        cell = np.clip(cell.astype(np.float32) * shade, 0, 255).astype(np.uint8)
+            if red:
+                cell = np.clip(cell * np.array((0.45, 0.45, 1.25), np.float32) + (0, 0, 40), 0, 255).astype(
+                    np.uint8
+                )
+        else:
+            cell = np.empty((cell_h, cell_w, 3), np.uint8)
+            cell[:] = bg
+            centre = cell_h / 2 + rng.normal(0, cell_h * 0.02)
+            glyph = partial(_glyph, font=font, weight=weight, condensed=condensed)
+            _paste_glyph(cell, glyph(d), centre - roll[i] * pitch, fg, fig_h)
+            if roll[i] > 0:  # the drum shows the bottom of this figure and the top of the next
+                _paste_glyph(cell, glyph((d + 1) % 10), centre + (1 - roll[i]) * pitch, fg, fig_h)
+                _paste_glyph(cell, glyph((d + 9) % 10), centre - (1 + roll[i]) * pitch, fg, fig_h)
+            cell = np.clip(cell.astype(np.float32) * shade, 0, 255).astype(np.uint8)
         x = pad + i * (cell_w + gap)
         img[top : top + cell_h, x : x + cell_w] = cell
         boxes.append((float(x), float(top), float(x + cell_w), float(top + cell_h)))

@@ -21,9 +21,9 @@ def _split_for(index: int, split: str) -> str:
     return _AUTO_SPLITS[index % len(_AUTO_SPLITS)] if split == "auto" else split
 
 
-def _render_one(args: tuple[int, int, tuple[int, int] | None, str, str]) -> Sample:
-    seed, index, size, split, out = args
-    jpeg, sample = render_photo(seed, index, size, _split_for(index, split))
+def _render_one(args: tuple[int, int, tuple[int, int] | None, int | None, str, str]) -> Sample:
+    seed, index, size, max_side, split, out = args
+    jpeg, sample = render_photo(seed, index, size, _split_for(index, split), max_side)
     (Path(out) / sample.image).write_bytes(jpeg)
     return sample
 
@@ -36,12 +36,13 @@ def generate(
     split: str = "auto",
     workers: int | None = None,
     progress: bool = True,
+    max_side: int | None = None,
 ) -> list[Sample]:
     """Render ``n`` photos into ``out``; the result depends on ``seed`` and ``n`` only, not on ``workers``."""
     out = Path(out)
     (out / "images").mkdir(parents=True, exist_ok=True)
     workers = workers or os.cpu_count() or 1
-    jobs = [(seed, i, size, split, str(out)) for i in range(n)]
+    jobs = [(seed, i, size, max_side, split, str(out)) for i in range(n)]
     bar = tqdm(total=n, desc="rendering", unit="photo", disable=not progress)
     samples: list[Sample] = []
     if workers == 1:

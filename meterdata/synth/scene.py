@@ -293,12 +293,22 @@ def _digit_height(boxes: np.ndarray) -> float:
 
 
 def render_photo(
-    seed: int, index: int, size: tuple[int, int] | None = None, split: str = "train"
+    seed: int,
+    index: int,
+    size: tuple[int, int] | None = None,
+    split: str = "train",
+    max_side: int | None = None,
 ) -> tuple[bytes, Sample]:
-    """Render photo ``index`` of the set seeded ``seed``; returns the JPEG bytes and its manifest entry."""
+    """Render photo ``index`` of the set seeded ``seed``; returns the JPEG bytes and its manifest entry.
+
+    ``size`` fixes the photo size; otherwise it is drawn from phone sizes, at most ``max_side`` wide or tall.
+    """
     rng = np.random.default_rng([seed, index])
     if size is None:
-        w, h = SIZES[int(rng.choice(len(SIZES), p=_SIZE_P / _SIZE_P.sum()))]
+        p = _SIZE_P * [max(wh) <= (max_side or 10**9) for wh in SIZES]
+        if not p.any():
+            raise ValueError(f"max_side {max_side} is below the smallest size {SIZES[0]}")
+        w, h = SIZES[int(rng.choice(len(SIZES), p=p / p.sum()))]
         if rng.random() < 0.35:
             w, h = h, w
     else:
