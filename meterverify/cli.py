@@ -131,6 +131,74 @@ def data_import_digits(
     typer.echo(f"imported {len(samples)} crops into {out}")
 
 
+@app.command("read")
+def read_photos(
+    photos: Annotated[list[Path], typer.Argument(help="Photo files (JPEG, PNG, WebP, HEIC).")],
+    json_out: Annotated[
+        bool, typer.Option("--json", help="One JSON object per photo per line (stable contract).")
+    ] = False,
+    debug: Annotated[
+        Path | None,
+        typer.Option(
+            "--debug", help="Write each photo annotated (quad, reading) and its rectified display here."
+        ),
+    ] = None,
+) -> None:
+    """Read kWh meter photos: digits as displayed, decimals, value, calibrated confidence, display quad, quality.
+
+    JSON fields: path, digits, decimals, value, confidence (probability the whole reading is right),
+    digit_confidences, rolling, display {quad: 4 x [x, y] in original pixels, clockwise from top-left} or null,
+    mode, quality (flags), readable, reason, ms. The models load once for all photos.
+    """
+    import json
+
+    from vision.reader import default_reader
+
+    reader = default_reader()
+    failed = False
+    for path in photos:
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            typer.echo(
+                json.dumps({"path": str(path), "error": str(e)})
+                if json_out
+                else f"{path}: cannot read ({e.strerror})",
+                err=not json_out,
+            )
+            failed = True
+            continue
+        reading = reader.read(data)
+        record = {"path": str(path), **reading.to_dict()}
+        if json_out:
+            typer.echo(json.dumps(record))
+        else:
+            state = (
+                f"{reading.value}  (confidence {reading.confidence:.2f})"
+                if reading.readable
+                else f"unreadable: {reading.reason}"
+            )
+            extra = f"  [{', '.join(reading.quality)}]" if reading.quality else ""
+            typer.echo(f"{path}: {state}{extra}  {reading.ms:.0f} ms")
+        if debug is not None:
+            _write_debug(debug, path, data, reading)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _write_debug(folder: Path, path: Path, data: bytes, reading) -> None:
+    import cv2
+
+    from vision.debug import annotate
+
+    folder.mkdir(parents=True, exist_ok=True)
+    shown, strip = annotate(data, reading)
+    if shown is not None:
+        cv2.imwrite(str(folder / f"{path.stem}.annotated.jpg"), shown)
+    if strip is not None:
+        cv2.imwrite(str(folder / f"{path.stem}.display.png"), strip)
+
+
 @app.command("demo")
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Folder for the demo photos and contact sheet.")] = Path(
