@@ -201,19 +201,42 @@ def _write_debug(folder: Path, path: Path, data: bytes, reading) -> None:
 
 @app.command("demo")
 def demo(
-    out: Annotated[Path, typer.Option("--out", help="Folder for the demo photos and contact sheet.")] = Path(
-        "var/demo"
-    ),
-    n: Annotated[int, typer.Option("--n", min=1, help="How many photos.")] = 24,
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for the demo photos, contact sheet and annotated readings.")
+    ] = Path("var/demo"),
+    n: Annotated[int, typer.Option("--n", min=1, help="How many photos.")] = 12,
 ) -> None:
-    """Make a small set of synthetic meter photos and a labelled contact sheet to look at."""
+    """Make synthetic meter photos (seed 2026, never trained on), read each one, and draw what was read."""
     from meterdata.sheet import write_contact_sheet
     from meterdata.synth import generate
+    from vision.reader import default_reader
 
-    samples = generate(n, seed=2026, out=out, progress=False)
+    samples = generate(n, seed=2026, out=out, size=(1280, 960), progress=False)
     sheet = write_contact_sheet(out, out / "contact-sheet.png", n=n, cols=6)
-    typer.echo(f"{len(samples)} synthetic meter photos in {out}/images, labels in {out}/manifest.jsonl")
-    typer.echo(f"contact sheet with the labels drawn on: {sheet}")
+    reader = default_reader()
+    right = 0
+    for sample in samples:
+        path = out / sample.image
+        data = path.read_bytes()
+        reading = reader.read(data)
+        truth = (
+            sample.value
+            if sample.readable and sample.mode == "kwh"
+            else f"not a reading ({sample.extra.get('unreadable_reason') or sample.mode})"
+        )
+        got = (
+            f"{reading.value} ({reading.confidence:.2f})"
+            if reading.readable
+            else f"unreadable: {reading.reason}"
+        )
+        typer.echo(f"{path.name}: read {got:<28} truth {truth}  {reading.ms:.0f} ms")
+        right += reading.readable == (sample.readable and sample.mode == "kwh") and (
+            not reading.readable or reading.value == sample.value
+        )
+        _write_debug(out / "read", path, data, reading)
+    typer.echo(
+        f"{right} of {len(samples)} as labelled; labelled contact sheet: {sheet}; annotated readings: {out / 'read'}"
+    )
 
 
 def main() -> None:

@@ -60,10 +60,19 @@ def promote(src: Path, dst: Path) -> Path:
     return dst
 
 
-def export_easyocr(model: nn.Module, args: dict, out_dir: Path, name: str = "meterdigits") -> Path:
+EASYOCR_DIR = Path(__file__).resolve().parents[1] / "vision" / "ocr" / "weights" / "easyocr"
+EASYOCR_NAME = "meterdigits"
+
+
+def export_easyocr(
+    model: nn.Module, args: dict, out_dir: Path = EASYOCR_DIR, name: str = EASYOCR_NAME
+) -> Path:
     """Write ``name.py`` (the architecture), ``name.yaml`` and ``name.pth`` (``module.``-prefixed weights)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(Path(__file__).parent / "models" / "crnn.py", out_dir / f"{name}.py")
+    # The architecture lives in training/models/crnn.py; easyocr imports it through this one-line module.
+    (out_dir / f"{name}.py").write_text(
+        '"""easyocr entry point for the meterverify digit reader."""\n\nfrom training.models.crnn import Model  # noqa: F401\n'
+    )
     state = OrderedDict((f"module.{k}", v) for k, v in model.state_dict().items())
     torch.save(state, out_dir / f"{name}.pth")
     yaml = f"""# easyocr custom recognition model: the meterverify digit reader (MeterCRNN, CTC).
@@ -116,3 +125,34 @@ def export_detector(model: nn.Module, path: Path, side: int) -> Path:
     )
     _check_size(path)
     return path
+
+
+def main() -> None:
+    import argparse
+
+    from training.models.crnn import Model
+
+    parser = argparse.ArgumentParser(
+        description="Export a trained reader checkpoint: ONNX for serving and the easyocr bundle."
+    )
+    parser.add_argument("--reader-checkpoint", type=Path, required=True)
+    parser.add_argument(
+        "--promote", action="store_true", help="write into the shipped weights (vision/ocr/weights/)"
+    )
+    parser.add_argument("--out", type=Path, default=Path("runs/export"))
+    args = parser.parse_args()
+    ckpt = torch.load(args.reader_checkpoint, map_location="cpu", weights_only=False)
+    train_args = ckpt["args"]
+    model = Model(len(CHARS) + 1, width=train_args["width"], hidden=train_args["hidden"])
+    model.load_state_dict(ckpt["model"])
+    model.eval()
+    args.out.mkdir(parents=True, exist_ok=True)
+    onnx_path = export_reader(model, args.out / "reader.onnx")
+    bundle = export_easyocr(model, train_args, EASYOCR_DIR if args.promote else args.out / "easyocr")
+    if args.promote:
+        promote(onnx_path, EASYOCR_DIR.parent / "reader.onnx")
+    print(f"ONNX: {onnx_path}; easyocr bundle: {bundle}")
+
+
+if __name__ == "__main__":
+    main()

@@ -20,10 +20,10 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from training.data.ocr import DigitCrops, ReaderDataset, collate, pad_batch, synthetic_strips
+from training.data.ocr import DigitCrops, ReaderDataset, WidthBatches, collate, pad_batch, synthetic_strips
 from training.models.crnn import Model
 from training.tracking import tracked_run
-from vision.ocr.charset import CHARS, MODES
+from vision.ocr.charset import CHARS, INPUT_HEIGHT, MODES
 from vision.ocr.ctc import greedy_decode, softmax
 
 REPO = Path(__file__).resolve().parents[1]
@@ -49,8 +49,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--real-share", type=float, default=0.35, help="share of real counter strips in each epoch"
     )
-    p.add_argument("--width", type=int, default=24, help="CNN width (channels of the first layer)")
-    p.add_argument("--hidden", type=int, default=64, help="LSTM hidden size per direction")
+    p.add_argument("--width", type=int, default=16, help="CNN width (channels of the first layer)")
+    p.add_argument("--hidden", type=int, default=48, help="LSTM hidden size per direction")
+    p.add_argument("--per-epoch", type=int, default=30000, help="strips drawn per epoch")
     p.add_argument("--epochs", type=int, default=12)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=3e-3)
@@ -151,18 +152,17 @@ def main(args: argparse.Namespace) -> Path:
 
     train_strips = synthetic_strips(args.synth_train, "train", args.copies, args.jitter, args.seed)
     val_strips = synthetic_strips(args.synth_val, "val", 1, args.jitter, args.seed)
-    digits = DigitCrops(args.digits, "train")
-    val_digits = DigitCrops(args.digits, "val", settled_only=True)
+    digits = DigitCrops(args.digits, "train", INPUT_HEIGHT)
+    val_digits = DigitCrops(args.digits, "val", INPUT_HEIGHT, settled_only=True)
     rng = np.random.default_rng(args.seed)
     real_val = [val_digits.strip(rng) for _ in range(400)]
     dataset = ReaderDataset(train_strips, digits, args.real_share, augmenter(), args.seed)
+    batches = WidthBatches(dataset, args.batch_size, args.per_epoch, args.seed)
     loader = DataLoader(
         dataset,
-        args.batch_size,
-        shuffle=True,
+        batch_sampler=batches,
         num_workers=args.workers,
         collate_fn=collate,
-        drop_last=True,
         persistent_workers=args.workers > 0,
     )
 
@@ -188,7 +188,7 @@ def main(args: argparse.Namespace) -> Path:
     ckpt_path = args.out / "checkpoint.pt"
     with tracked_run("reader", params) as log:
         for epoch in range(start_epoch, args.epochs):
-            dataset.epoch = epoch
+            dataset.epoch = batches.epoch = epoch
             start = time.time()
             metrics = train_one_epoch(model, loader, optimizer, scheduler, epoch, args)
             metrics.update(evaluate(model, val_strips, real_val))

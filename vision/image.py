@@ -8,6 +8,7 @@ a person understands. Nothing here hangs or exhausts memory: dimensions are read
 from __future__ import annotations
 
 import io
+import warnings
 from dataclasses import dataclass
 
 import cv2
@@ -112,9 +113,13 @@ def decode_photo(data: bytes, working_side: int = WORKING_SIDE) -> Photo:
     if fmt == "HEIC":
         return _decode_heic(data)
     try:
-        with Image.open(io.BytesIO(data)) as header:  # reads the header only
-            width, height = header.size
-            orientation = int(header.getexif().get(_EXIF_ORIENTATION, 1) or 1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # sizes are checked below
+            with Image.open(io.BytesIO(data)) as header:  # reads the header only
+                width, height = header.size
+                orientation = int(header.getexif().get(_EXIF_ORIENTATION, 1) or 1)
+    except Image.DecompressionBombError:
+        raise ImageError("too_many_pixels", "the image has far too many pixels") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise ImageError("corrupt", "the image header is damaged") from None
     _check_size(width, height, MAX_PIXELS_JPEG if fmt == "JPEG" else MAX_PIXELS_OTHER)

@@ -14,18 +14,12 @@ import torch
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from meterdata.manifest import Sample, load_manifest
+from meterdata.manifest import load_manifest
+from meterdata.strips import DigitCrops, nearest_digits
 from vision.geometry import rectify
 from vision.ocr.charset import INPUT_HEIGHT, MODES, encode_text, text_to_labels
 
 H = INPUT_HEIGHT
-
-
-def nearest_digits(sample: Sample) -> str:
-    """Label each drum digit with the figure that shows most (a drum past half-way shows the next one)."""
-    assert sample.digits is not None
-    roll = sample.roll or [0.0] * len(sample.digits)
-    return "".join(str((int(d) + (r >= 0.5)) % 10) for d, r in zip(sample.digits, roll, strict=True))
 
 
 def jitter_quad(rng: np.random.Generator, quad: np.ndarray, amount: float) -> np.ndarray:
@@ -80,38 +74,6 @@ def synthetic_strips(
     return out
 
 
-class DigitCrops:
-    """Real digit crops of one split of meter-digits, grey, resized to the strip height, grouped by meter."""
-
-    def __init__(self, root: Path, split: str, settled_only: bool = False) -> None:
-        self.by_meter: dict[str, list[tuple[np.ndarray, str]]] = {}
-        for s in tqdm(load_manifest(root), desc=f"meter-digits {split}", unit="crop"):
-            if s.split != split or (settled_only and s.roll and s.roll[0] > 0):
-                continue
-            image = cv2.imread(str(root / s.image), cv2.IMREAD_GRAYSCALE)
-            h, w = image.shape
-            image = cv2.resize(image, (max(4, round(w * H / h)), H), interpolation=cv2.INTER_AREA)
-            self.by_meter.setdefault(s.meter or "?", []).append((image, nearest_digits(s)))
-        self.meters = sorted(self.by_meter)
-
-    def strip(self, rng: np.random.Generator, n: int | None = None) -> tuple[np.ndarray, str]:
-        """A counter strip: n crops of one meter side by side, with a plate margin and small gaps."""
-        crops = self.by_meter[self.meters[int(rng.integers(0, len(self.meters)))]]
-        n = n or int(rng.integers(4, 9))
-        picks = [crops[int(i)] for i in rng.integers(0, len(crops), n)]
-        plate = int(np.median([c[0][:, :2].mean() for c in picks]))
-        parts = []
-        margin = int(rng.integers(1, 12))
-        parts.append(np.full((H, margin), plate, np.uint8))
-        for image, _ in picks:
-            parts.append(image)
-            gap = int(rng.integers(0, 5))
-            if gap:
-                parts.append(np.full((H, gap), plate, np.uint8))
-        parts.append(np.full((H, int(rng.integers(1, 12))), plate, np.uint8))
-        return np.concatenate(parts, axis=1), "".join(t for _, t in picks)
-
-
 def pad_batch(images: list[np.ndarray]) -> torch.Tensor:
     """Grey strips to one tensor in [-1, 1], padded on the right with each strip's last column (as easyocr)."""
     width = max(math.ceil(im.shape[1] / H) * H for im in images)
@@ -144,6 +106,10 @@ class ReaderDataset(Dataset):
     def __len__(self) -> int:
         return len(self.strips) + self.n_real
 
+    def width(self, i: int) -> int:
+        """Approximate strip width, for batching strips of similar width together."""
+        return self.strips[i][0].shape[1] if i < len(self.strips) else 150
+
     def __getitem__(self, i: int) -> tuple[np.ndarray, list[int], int]:
         rng = np.random.default_rng([self.seed, self.epoch, i])
         if i < len(self.strips):
@@ -154,6 +120,27 @@ class ReaderDataset(Dataset):
         if self.augment is not None:
             image = self.augment(image=image)["image"]
         return image, text_to_labels(text), mode
+
+
+class WidthBatches(torch.utils.data.Sampler):
+    """Random batches of similar-width strips (less padding, less compute), a fresh subset each epoch."""
+
+    def __init__(self, dataset: ReaderDataset, batch_size: int, per_epoch: int, seed: int = 0) -> None:
+        self.dataset, self.batch_size, self.per_epoch, self.seed = dataset, batch_size, per_epoch, seed
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return min(self.per_epoch, len(self.dataset)) // self.batch_size
+
+    def __iter__(self):
+        rng = np.random.default_rng([self.seed, self.epoch])
+        picks = rng.permutation(len(self.dataset))[: len(self) * self.batch_size]
+        batches = []
+        for start in range(0, len(picks), self.batch_size * 32):  # sort within pools of 32 batches
+            pool = sorted(picks[start : start + self.batch_size * 32], key=self.dataset.width)
+            batches += [pool[k : k + self.batch_size] for k in range(0, len(pool), self.batch_size)]
+        for k in rng.permutation(len(batches)):
+            yield [int(i) for i in batches[k]]
 
 
 def collate(batch):

@@ -1,0 +1,184 @@
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from tests.verification.factory import CONSUMER, IN_WINDOW, read, steady_history, submission
+from verification import (
+    ACCEPTED,
+    NEEDS_REVIEW,
+    REJECTED,
+    PastReading,
+    PhotoFacts,
+    Reading,
+    UtilityConfig,
+    accept_after_review,
+    decide,
+    default_config,
+)
+
+
+def test_clean_match_is_accepted_and_enters_the_draw() -> None:
+    d = decide(submission())
+    assert d.status == ACCEPTED and d.verified_reading == "1650.2" and d.findings == ()
+    assert d.lucky_draw_eligible and d.month == "2026-11" and d.in_window
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [
+        ("1650.3", "one_digit_wrong"),
+        ("1605.2", "adjacent_digits_swapped"),
+        ("165.2", "digit_missing"),
+        ("16502.2", "digit_extra"),
+        ("165.02", "decimal_shifted"),
+        ("16502", "decimal_typed_as_digit"),
+        ("1650", "decimals_left_out"),
+        ("9999.9", "typed_differs"),
+    ],
+)
+def test_typing_mistakes_are_explained_and_sent_to_review(typed: str, code: str) -> None:
+    d = decide(submission(typed=typed))
+    assert d.status == NEEDS_REVIEW and d.verified_reading is None
+    finding = next(f for f in d.findings if f.code == code)
+    assert finding.evidence["likely"] == "1650.2" and "1650.2" in finding.message
+    assert d.proposed_reading == "1650.2"
+    assert not d.lucky_draw_eligible
+
+
+def test_rolling_drum_matches_either_figure_and_bills_the_lower() -> None:
+    rolling = (None, None, None, None, None, ("2", "3"))
+    for typed in ("1650.2", "1650.3"):
+        d = decide(submission(typed=typed, read=read("016503", rolling=rolling)))
+        assert d.status == ACCEPTED and d.verified_reading == "1650.2"
+    assert decide(submission(typed="1650.4", read=read("016503", rolling=rolling))).status == NEEDS_REVIEW
+
+
+def test_reader_doubts_go_to_review() -> None:
+    d = decide(submission(read=read("016502", digit_confidences=(0.99, 0.99, 0.5, 0.99, 0.99, 0.99))))
+    assert d.status == NEEDS_REVIEW and d.reasons == ["low_digit_confidence"]
+    assert decide(submission(read=read("016502", confidence=0.6))).reasons == ["low_reading_confidence"]
+
+
+@pytest.mark.parametrize(
+    ("reason", "status", "code"),
+    [
+        ("no_display", REJECTED, "not_a_meter"),
+        ("not_an_image", REJECTED, "photo_unusable"),
+        ("display_mode_date", REJECTED, "display_not_kwh"),
+        ("low_confidence", NEEDS_REVIEW, "reading_unclear"),
+    ],
+)
+def test_unreadable_photos(reason: str, status: str, code: str) -> None:
+    r = read("", confidence=0.0)
+    r = type(r)(None, 0, 0.0, (), (), readable=False, reason=reason)
+    d = decide(submission(read=r))
+    assert d.status == status and code in d.reasons and not d.lucky_draw_eligible
+
+
+def test_below_last_reading_unless_rollover() -> None:
+    d = decide(submission(typed="1400.0", shown="014000"))
+    assert d.status == NEEDS_REVIEW and "below_last_reading" in d.reasons
+    history = steady_history(last="99950.0", per_month=100)
+    d = decide(submission(typed="12.3", shown="000123", history=history))
+    assert d.status == ACCEPTED, d.reasons
+
+
+def test_meter_replacement_resets_the_baseline() -> None:
+    history = (*steady_history(), PastReading(date(2026, 10, 20), Reading(0, 1), meter_replaced=True))
+    d = decide(submission(typed="55.0", shown="000550", history=history))
+    assert "below_last_reading" not in d.reasons
+
+
+def test_consumption_cap_band_and_stuck_meter() -> None:
+    d = decide(submission(typed="4000.0", shown="040000"))  # 2500 kWh in a month on 3 kW
+    assert "above_load_cap" in d.reasons
+    d = decide(submission(typed="2500.0", shown="025000"))  # 1000 kWh, usual ~150
+    assert "unusual_consumption" in d.reasons
+    flat = steady_history(per_month=0.0)
+    d = decide(submission(typed="1500.0", shown="015000", history=flat))
+    assert "zero_consumption_repeated" in d.reasons
+
+
+def test_band_is_wider_with_short_history() -> None:
+    short = steady_history(months=3)  # 2 cycles of history
+    long = steady_history(months=8)
+    typed, shown = "2100.0", "021000"  # 600 kWh vs usual 150: 4x
+    assert "unusual_consumption" not in decide(submission(typed=typed, shown=shown, history=short)).reasons
+    assert "unusual_consumption" in decide(submission(typed=typed, shown=shown, history=long)).reasons
+
+
+def test_digit_count_must_match_the_meter() -> None:
+    d = decide(submission(typed="1650.2", shown="0016502"))
+    assert "digit_count_mismatch" in d.reasons
+
+
+def test_photo_reuse_quality_and_exif_time() -> None:
+    d = decide(submission(photo=PhotoFacts(IN_WINDOW, nearest_earlier_photo=("sub-1", 3))))
+    assert d.reasons == ["photo_reused"]
+    assert (
+        decide(submission(photo=PhotoFacts(IN_WINDOW, nearest_earlier_photo=("sub-1", 30)))).status
+        == ACCEPTED
+    )
+    d = decide(submission(photo=PhotoFacts(IN_WINDOW, exif_taken_at=IN_WINDOW - timedelta(days=10))))
+    assert d.reasons == ["photo_old"]
+    d = decide(submission(photo=PhotoFacts(IN_WINDOW, exif_taken_at=IN_WINDOW + timedelta(hours=5))))
+    assert d.reasons == ["photo_time_ahead"]
+    d = decide(submission(read=read("016502", quality=("glare",))))
+    assert d.status == NEEDS_REVIEW and d.reasons == ["photo_quality"]
+    settled = accept_after_review(
+        d, submission(read=read("016502", quality=("glare",))), Reading.parse("1650.2"), "reviewer-7"
+    )
+    assert (
+        settled.status == ACCEPTED
+        and not settled.lucky_draw_eligible
+        and "clear" in settled.lucky_draw_reason
+    )
+
+
+def test_window_in_kolkata_time_and_one_entry_per_month() -> None:
+    # 2026-11-05 20:00 UTC is 2026-11-06 01:30 in Kolkata: outside days 1-5.
+    late = decide(submission(when=datetime(2026, 11, 5, 20, 0, tzinfo=timezone.utc)))
+    assert late.status == ACCEPTED and not late.lucky_draw_eligible and not late.in_window
+    early = decide(submission(when=datetime(2026, 10, 31, 19, 0, tzinfo=timezone.utc)))  # Nov 1, 00:30 IST
+    assert early.in_window and early.month == "2026-11"
+    again = decide(submission(lucky_draw_entries_this_month=1))
+    assert again.status == ACCEPTED and not again.lucky_draw_eligible and "already" in again.lucky_draw_reason
+    with pytest.raises(ValueError, match="timezone-aware"):
+        decide(submission(when=datetime(2026, 11, 3)))
+
+
+def test_reviewer_accepts_and_eligibility_is_recomputed() -> None:
+    sub = submission(typed="1650.3")
+    d = decide(sub)
+    settled = accept_after_review(d, sub, Reading.parse("1650.2"), "reviewer-7")
+    assert (
+        settled.status == ACCEPTED
+        and settled.verified_reading == "1650.2"
+        and settled.decided_by == "reviewer-7"
+    )
+    assert settled.lucky_draw_eligible
+
+
+def test_config_from_toml_with_defaults_and_typos() -> None:
+    cfg = UtilityConfig.from_toml("[window]\nfirst_day = 2\nlast_day = 7\n", name="tsspdcl")
+    assert cfg.window.first_day == 2 and cfg.reader == default_config().reader
+    with pytest.raises(ValueError, match="unknown key"):
+        UtilityConfig.from_toml("[window]\nfirst_dya = 2\n")
+    with pytest.raises(ValueError, match="unknown section"):
+        UtilityConfig.from_toml("[windows]\nfirst_day = 2\n")
+    with pytest.raises(ValueError, match="first_day"):
+        UtilityConfig.from_toml("[window]\nfirst_day = 9\nlast_day = 5\n")
+    late = decide(submission(when=datetime(2026, 11, 6, 4, 30, tzinfo=timezone.utc)), cfg)
+    assert late.lucky_draw_eligible
+
+
+def test_reading_parse() -> None:
+    assert Reading.parse("13441.6") == Reading(134416, 1)
+    assert str(Reading.parse("0012.30")) == "12.30"
+    assert str(Reading(5, 2)) == "0.05"
+    for bad in ("", "12a", "-5", "1.2.3", "1e5", "12.34567"):
+        with pytest.raises(ValueError):
+            Reading.parse(bad)
+    assert CONSUMER.meter_digits == 6

@@ -1,0 +1,32 @@
+"""Verification rules: decide what happens to a self-reading submission. Plain Python, no I/O."""
+
+from .config import UtilityConfig, default_config
+from .decision import (
+    ACCEPTED,
+    NEEDS_REVIEW,
+    REJECTED,
+    Decision,
+    accept_after_review,
+    decide,
+    reject_after_review,
+)
+from .model import Consumer, Finding, PastReading, PhotoFacts, ReaderResult, Reading, Submission
+
+__all__ = [
+    "ACCEPTED",
+    "NEEDS_REVIEW",
+    "REJECTED",
+    "Consumer",
+    "Decision",
+    "Finding",
+    "PastReading",
+    "PhotoFacts",
+    "Reading",
+    "ReaderResult",
+    "Submission",
+    "UtilityConfig",
+    "accept_after_review",
+    "decide",
+    "default_config",
+    "reject_after_review",
+]

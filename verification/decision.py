@@ -1,0 +1,125 @@
+"""Combine the rules into a decision: accepted, needs_review or rejected, with every reason and the draw flag."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from .config import UtilityConfig, default_config
+from .model import Finding, Reading, Submission
+from .rules import history, photo, reader, typed, window
+
+ACCEPTED, NEEDS_REVIEW, REJECTED = "accepted", "needs_review", "rejected"
+
+
+@dataclass(slots=True)  # not frozen: frozen dataclasses are slow to build, and this is the hot path
+class Decision:
+    status: str
+    verified_reading: str | None  # set when accepted
+    proposed_reading: str | None  # what the photo shows, for the reviewer (never applied silently)
+    findings: tuple[Finding, ...]
+    lucky_draw_eligible: bool
+    lucky_draw_reason: str
+    month: str  # YYYY-MM of the submission in the utility's time zone
+    in_window: bool
+    decided_by: str = "automatic"
+
+    @property
+    def reasons(self) -> list[str]:
+        return [f.code for f in self.findings]
+
+    def to_dict(self) -> dict:
+        return {
+            "status": self.status,
+            "verified_reading": self.verified_reading,
+            "proposed_reading": self.proposed_reading,
+            "reasons": [
+                {"code": f.code, "outcome": f.outcome, "message": f.message, "evidence": f.evidence}
+                for f in self.findings
+            ],
+            "lucky_draw_eligible": self.lucky_draw_eligible,
+            "lucky_draw_reason": self.lucky_draw_reason,
+            "month": self.month,
+            "in_window": self.in_window,
+            "decided_by": self.decided_by,
+        }
+
+
+def _lucky_draw(
+    status: str, clear_photo: bool, inside: bool, entries: int, config: UtilityConfig
+) -> tuple[bool, str]:
+    if status != ACCEPTED:
+        return False, "not accepted"
+    if not clear_photo:
+        return False, "the photo is not clear"
+    if not inside:
+        w = config.window
+        return False, f"sent outside the self-reading days ({w.first_day}-{w.last_day} of the month)"
+    if entries >= config.lucky_draw.entries_per_month:
+        return False, "already entered this month"
+    return True, "accepted with a clear photo inside the self-reading days"
+
+
+def decide(sub: Submission, config: UtilityConfig | None = None) -> Decision:
+    """The automatic decision for one submission. Pure: the same submission always gets the same decision."""
+    config = config or default_config()
+    today = window.local_date(sub.photo.submitted_at, config.window)
+    inside = window.in_window(today, config.window)
+    findings: list[Finding] = reader.check(sub.read, config.reader)
+    verified = proposed = None
+    if sub.read.digits and sub.read.readable:
+        shown = typed.lower_reading(sub.read)
+        typed_findings, verified = typed.check(sub.typed, sub.read, shown)
+        findings += typed_findings
+        proposed = str(shown)
+        findings += history.check(shown, sub.read.digits, sub.consumer, sub.history, today, config.history)
+    findings += photo.check(sub.photo, sub.read.quality, config.photo)
+    if not findings:
+        status = ACCEPTED if verified is not None else NEEDS_REVIEW
+    elif any(f.outcome == "reject" for f in findings):
+        status = REJECTED
+    else:
+        status = NEEDS_REVIEW
+    eligible, why = _lucky_draw(
+        status, not sub.read.quality, inside, sub.lucky_draw_entries_this_month, config
+    )
+    return Decision(
+        status=status,
+        verified_reading=str(verified) if status == ACCEPTED else None,
+        proposed_reading=proposed,
+        findings=tuple(findings),
+        lucky_draw_eligible=eligible,
+        lucky_draw_reason=why,
+        month=f"{today.year:04d}-{today.month:02d}",
+        in_window=inside,
+    )
+
+
+def accept_after_review(
+    decision: Decision, sub: Submission, value: Reading, reviewer: str, config: UtilityConfig | None = None
+) -> Decision:
+    """A reviewer settles a submission with ``value``; lucky-draw eligibility follows the same rule as automatic."""
+    config = config or default_config()
+    eligible, why = _lucky_draw(
+        ACCEPTED, not sub.read.quality, decision.in_window, sub.lucky_draw_entries_this_month, config
+    )
+    return replace(
+        decision,
+        status=ACCEPTED,
+        verified_reading=str(value),
+        lucky_draw_eligible=eligible,
+        lucky_draw_reason=why,
+        decided_by=reviewer,
+    )
+
+
+def reject_after_review(decision: Decision, reviewer: str, why: str) -> Decision:
+    finding = Finding("rejected_by_reviewer", "reject", why, {"reviewer": reviewer})
+    return replace(
+        decision,
+        status=REJECTED,
+        verified_reading=None,
+        findings=(*decision.findings, finding),
+        lucky_draw_eligible=False,
+        lucky_draw_reason="not accepted",
+        decided_by=reviewer,
+    )

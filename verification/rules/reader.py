@@ -1,0 +1,74 @@
+"""The reader's own doubts: digits it is unsure of, a reading it is unsure of, a photo it could not use."""
+
+from __future__ import annotations
+
+from ..config import ReaderLimits
+from ..model import Finding, ReaderResult
+
+_UNUSABLE_FILE = frozenset(
+    {
+        "empty",
+        "not_an_image",
+        "corrupt",
+        "truncated",
+        "too_small",
+        "too_many_pixels",
+        "too_large",
+        "unsupported_format",
+    }
+)
+
+
+def check(read: ReaderResult, limits: ReaderLimits) -> list[Finding]:
+    if not read.readable:
+        reason = read.reason or "unreadable"
+        if reason in _UNUSABLE_FILE:
+            return [
+                Finding(
+                    "photo_unusable",
+                    "reject",
+                    f"the photo cannot be used ({reason.replace('_', ' ')})",
+                    {"reason": reason},
+                )
+            ]
+        if reason == "no_display":
+            return [Finding("not_a_meter", "reject", "no meter display was found in the photo", {})]
+        if reason.startswith("display_mode_"):
+            mode = reason.removeprefix("display_mode_")
+            return [
+                Finding(
+                    "display_not_kwh",
+                    "reject",
+                    f"the display shows {mode.replace('_', ' ')}, not the kWh reading",
+                    {"mode": mode},
+                )
+            ]
+        return [
+            Finding(
+                "reading_unclear",
+                "review",
+                "the reader could not read the display with confidence",
+                {"reason": reason},
+            )
+        ]
+    findings = []
+    low = [i for i, c in enumerate(read.digit_confidences) if c < limits.min_digit_confidence]
+    if low:
+        findings.append(
+            Finding(
+                "low_digit_confidence",
+                "review",
+                f"unsure of digit(s) at position {', '.join(str(i + 1) for i in low)}",
+                {"positions": low, "confidences": [read.digit_confidences[i] for i in low]},
+            )
+        )
+    if read.confidence < limits.min_reading_confidence:
+        findings.append(
+            Finding(
+                "low_reading_confidence",
+                "review",
+                f"the reading is only {read.confidence:.0%} likely right",
+                {"confidence": read.confidence},
+            )
+        )
+    return findings
