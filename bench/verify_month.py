@@ -29,8 +29,8 @@ from verification import (
     Consumer,
     PastReading,
     PhotoFacts,
-    Reading,
     ReaderResult,
+    Reading,
     Submission,
     decide,
 )  # noqa: E402
@@ -176,7 +176,7 @@ def main() -> None:
         t = time.perf_counter()
         decisions = [decide(sub) for sub, _, _ in batch]
         seconds += time.perf_counter() - t
-        for (sub, fault, truth), d in zip(batch, decisions, strict=True):
+        for (_, fault, truth), d in zip(batch, decisions, strict=True):
             statuses[d.status] += 1
             by_fault.setdefault(fault, Counter())[d.status] += 1
             reasons.update(d.reasons)

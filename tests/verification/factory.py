@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
-from verification import Consumer, PastReading, PhotoFacts, Reading, ReaderResult, Submission
+from verification import Consumer, PastReading, PhotoFacts, ReaderResult, Reading, Submission
 
 CONSUMER = Consumer("110022334455", meter_digits=6, meter_decimals=1, sanctioned_load_kw=3.0)
 # 2026-11-03 10:00 IST: inside the self-reading days.
-IN_WINDOW = datetime(2026, 11, 3, 4, 30, tzinfo=timezone.utc)
+IN_WINDOW = datetime(2026, 11, 3, 4, 30, tzinfo=UTC)
 
 
 def steady_history(

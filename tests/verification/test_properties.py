@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,8 +12,8 @@ from verification import (
     Consumer,
     PastReading,
     PhotoFacts,
-    Reading,
     ReaderResult,
+    Reading,
     Submission,
     decide,
 )
@@ -59,7 +59,7 @@ def submissions(draw) -> Submission:
         quality=tuple(draw(st.lists(st.sampled_from(["blurred", "glare", "too_dark"]), max_size=1))),
     )
     typed = draw(st.one_of(st.just(Reading(shown, dec)), st.builds(Reading, units, st.integers(0, 2))))
-    when = datetime(2025, 1, 2, tzinfo=timezone.utc) + timedelta(
+    when = datetime(2025, 1, 2, tzinfo=UTC) + timedelta(
         days=30 * months + draw(st.integers(0, 29)), hours=draw(st.integers(0, 23))
     )
     photo = PhotoFacts(

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -139,9 +139,9 @@ def test_photo_reuse_quality_and_exif_time() -> None:
 
 def test_window_in_kolkata_time_and_one_entry_per_month() -> None:
     # 2026-11-05 20:00 UTC is 2026-11-06 01:30 in Kolkata: outside days 1-5.
-    late = decide(submission(when=datetime(2026, 11, 5, 20, 0, tzinfo=timezone.utc)))
+    late = decide(submission(when=datetime(2026, 11, 5, 20, 0, tzinfo=UTC)))
     assert late.status == ACCEPTED and not late.lucky_draw_eligible and not late.in_window
-    early = decide(submission(when=datetime(2026, 10, 31, 19, 0, tzinfo=timezone.utc)))  # Nov 1, 00:30 IST
+    early = decide(submission(when=datetime(2026, 10, 31, 19, 0, tzinfo=UTC)))  # Nov 1, 00:30 IST
     assert early.in_window and early.month == "2026-11"
     again = decide(submission(lucky_draw_entries_this_month=1))
     assert again.status == ACCEPTED and not again.lucky_draw_eligible and "already" in again.lucky_draw_reason
@@ -170,7 +170,7 @@ def test_config_from_toml_with_defaults_and_typos() -> None:
         UtilityConfig.from_toml("[windows]\nfirst_day = 2\n")
     with pytest.raises(ValueError, match="first_day"):
         UtilityConfig.from_toml("[window]\nfirst_day = 9\nlast_day = 5\n")
-    late = decide(submission(when=datetime(2026, 11, 6, 4, 30, tzinfo=timezone.utc)), cfg)
+    late = decide(submission(when=datetime(2026, 11, 6, 4, 30, tzinfo=UTC)), cfg)
     assert late.lucky_draw_eligible
 
 
