@@ -2,6 +2,7 @@
 # Installs the Debian packages the tests use, only when one is missing (so a second run does nothing).
 # Each entry is "command:package".
 set -euo pipefail
+# None yet: the tests run on PyPI packages alone. (bench/accuracy.py uses tesseract-ocr and ssocr.)
 needed=(
 )
 missing=()

@@ -130,28 +130,41 @@ def export_detector(model: nn.Module, path: Path, side: int) -> Path:
 def main() -> None:
     import argparse
 
-    from training.models.crnn import Model
-
     parser = argparse.ArgumentParser(
-        description="Export a trained reader checkpoint: ONNX for serving and the easyocr bundle."
+        description="Export trained checkpoints: ONNX for serving, and the reader's easyocr bundle."
     )
-    parser.add_argument("--reader-checkpoint", type=Path, required=True)
+    parser.add_argument("--reader-checkpoint", type=Path)
+    parser.add_argument("--detector-checkpoint", type=Path)
     parser.add_argument(
-        "--promote", action="store_true", help="write into the shipped weights (vision/ocr/weights/)"
+        "--promote", action="store_true", help="write into the shipped weights (vision/*/weights/)"
     )
     parser.add_argument("--out", type=Path, default=Path("runs/export"))
     args = parser.parse_args()
-    ckpt = torch.load(args.reader_checkpoint, map_location="cpu", weights_only=False)
-    train_args = ckpt["args"]
-    model = Model(len(CHARS) + 1, width=train_args["width"], hidden=train_args["hidden"])
-    model.load_state_dict(ckpt["model"])
-    model.eval()
     args.out.mkdir(parents=True, exist_ok=True)
-    onnx_path = export_reader(model, args.out / "reader.onnx")
-    bundle = export_easyocr(model, train_args, EASYOCR_DIR if args.promote else args.out / "easyocr")
-    if args.promote:
-        promote(onnx_path, EASYOCR_DIR.parent / "reader.onnx")
-    print(f"ONNX: {onnx_path}; easyocr bundle: {bundle}")
+    if args.reader_checkpoint:
+        from training.models.crnn import Model
+
+        ckpt = torch.load(args.reader_checkpoint, map_location="cpu", weights_only=False)
+        model = Model(len(CHARS) + 1, width=ckpt["args"]["width"], hidden=ckpt["args"]["hidden"])
+        model.load_state_dict(ckpt["model"])
+        onnx_path = export_reader(model.eval(), args.out / "reader.onnx")
+        bundle = export_easyocr(model, ckpt["args"], EASYOCR_DIR if args.promote else args.out / "easyocr")
+        if args.promote:
+            promote(onnx_path, EASYOCR_DIR.parent / "reader.onnx")
+        print(f"reader (epoch {ckpt['epoch']}): {onnx_path}; easyocr bundle: {bundle}")
+    if args.detector_checkpoint:
+        from training.models.corner_net import CornerNet
+
+        ckpt = torch.load(args.detector_checkpoint, map_location="cpu", weights_only=False)
+        model = CornerNet(ckpt["args"]["width"])
+        model.load_state_dict(ckpt["model"])
+        onnx_path = export_detector(model.eval(), args.out / "detector.onnx", ckpt["args"]["side"])
+        if args.promote:
+            promote(
+                onnx_path,
+                Path(__file__).resolve().parents[1] / "vision" / "detect" / "weights" / "detector.onnx",
+            )
+        print(f"detector (epoch {ckpt['epoch']}): {onnx_path}")
 
 
 if __name__ == "__main__":

@@ -24,8 +24,9 @@ from .ocr.charset import INPUT_HEIGHT
 from .quality import check_strip
 
 CALIBRATION = Path(__file__).parent / "ocr" / "weights" / "calibration.json"
-# Rectify from at least this many source pixels of display height, re-decoding the JPEG larger if needed.
-MIN_SOURCE_HEIGHT = 2 * INPUT_HEIGHT
+# Rectify from at least as many source pixels of display height as the reader uses, re-decoding a reduced
+# JPEG larger only when the display is smaller than that (a second decode costs as much as the first).
+MIN_SOURCE_HEIGHT = INPUT_HEIGHT
 # Below this calibrated confidence a reading is not offered as readable at all.
 UNREADABLE_BELOW = 0.2
 

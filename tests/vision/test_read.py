@@ -1,0 +1,155 @@
+"""The shipped models end to end: whole photos in, readings out; bad input never crashes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from meterdata.strips import nearest_digits
+from meterdata.synth import render_photo
+from meterverify.cli import app
+from tests.vision import photos
+from vision import read
+from vision.geometry import quad_iou
+
+SEED = 31337  # never used for training (training used 100 and 200)
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    return [render_photo(SEED, i, (1024, 768)) for i in range(60)]
+
+
+def _correct(sample, reading) -> bool:
+    return reading.digits in (sample.digits, nearest_digits(sample)) and reading.decimals == sample.decimals
+
+
+def test_reads_unseen_synthetic_photos(synthetic) -> None:
+    target = [(data, s) for data, s in synthetic if s.readable and s.mode == "kwh"]
+    results = [(s, read(data)) for data, s in target]
+    assert len(target) >= 25
+    right = [_correct(s, r) for s, r in results]
+    assert np.mean(right) >= 0.7, [(s.digits, r.digits) for s, r in results]
+    for s, r in results:
+        assert 0 <= r.confidence <= 1 and len(r.digit_confidences) == len(r.digits or "")
+        assert r.display is not None and quad_iou(np.array(r.display["quad"]), np.array(s.quad)) >= 0.3
+    confident = [ok for ok, (_, r) in zip(right, results, strict=True) if r.confidence >= 0.9]
+    assert confident and np.mean(confident) >= 0.95, "confident readings must be right"
+
+
+def test_photos_without_a_meter_are_not_readable(synthetic) -> None:
+    negatives = [read(data) for data, s in synthetic if s.kind == "other"]
+    negatives += [read(photos.jpeg(np.full((600, 800, 3), v, np.uint8))) for v in (30, 128, 220)]
+    assert negatives
+    assert sum(r.readable and r.confidence >= 0.9 for r in negatives) == 0
+
+
+def test_distractor_display_modes_are_not_readings() -> None:
+    found = []
+    for i in range(400):
+        data, s = render_photo(SEED + 1, i, (1024, 768))
+        if s.readable and s.mode in ("date", "time", "kw_md"):
+            found.append((s, read(data)))
+        if len(found) >= 6:
+            break
+    assert found
+    flagged = [r for _, r in found if not r.readable and r.reason and r.reason.startswith("display_mode_")]
+    assert len(flagged) >= len(found) // 2, [(s.mode, r.mode, r.reason) for s, r in found]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda img: b"hello, this is not a photo",
+        lambda img: photos.jpeg(img)[:5000],
+        lambda img: photos.jpeg(np.zeros((1, 1, 3), np.uint8)),
+        lambda img: photos.huge_jpeg(10000, 10000),
+        lambda img: photos.huge_jpeg(20000, 12000),
+        lambda img: b"",
+    ],
+    ids=["not-an-image", "truncated", "1x1", "100-megapixel", "240-megapixel", "empty"],
+)
+def test_bad_input_gives_a_reason_not_a_crash(synthetic, make) -> None:
+    image = cv2.imdecode(np.frombuffer(synthetic[0][0], np.uint8), cv2.IMREAD_COLOR)
+    result = read(make(image))
+    assert result.readable is False and result.reason and result.messages
+
+
+def test_other_formats_read_like_the_jpeg(synthetic) -> None:
+    data, sample = next(
+        (d, s) for d, s in synthetic if s.readable and s.mode == "kwh" and _correct(s, read(d))
+    )
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    for variant in (photos.png_with_alpha(image), photos.cmyk_jpeg(image), photos.heic(image)):
+        result = read(variant)
+        assert result.display is not None
+        assert result.digits == read(data).digits
+
+
+def test_exif_rotated_photo_reads_upright(synthetic) -> None:
+    data, sample = next(
+        (d, s) for d, s in synthetic if s.readable and s.mode == "kwh" and _correct(s, read(d))
+    )
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    stored_sideways = cv2.rotate(image, cv2.ROTATE_90_COUNTERCLOCKWISE)  # the camera saved it rotated...
+    result = read(photos.jpeg_with_orientation(stored_sideways, 6))  # ...and said so in EXIF
+    assert _correct(sample, result)
+
+
+def test_serving_never_imports_torch(tmp_path: Path, synthetic) -> None:
+    photo = tmp_path / "p.jpg"
+    photo.write_bytes(synthetic[0][0])
+    code = (
+        f"import sys, vision; vision.read(open({str(photo)!r}, 'rb').read()); print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
+
+
+def test_cli_read_json_contract_and_debug(tmp_path: Path, synthetic) -> None:
+    paths = []
+    for i, (data, _) in enumerate(synthetic[:3]):
+        p = tmp_path / f"photo{i}.jpg"
+        p.write_bytes(data)
+        paths.append(str(p))
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"nope")
+    result = CliRunner().invoke(app, ["read", *paths, str(bad), "--json", "--debug", str(tmp_path / "debug")])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.output.strip().splitlines()]
+    assert [line["path"] for line in lines] == [*paths, str(bad)]
+    keys = {
+        "path",
+        "digits",
+        "decimals",
+        "value",
+        "confidence",
+        "digit_confidences",
+        "display",
+        "quality",
+        "readable",
+        "ms",
+    }
+    for line in lines:
+        assert keys <= set(line)
+        assert line["display"] is None or len(line["display"]["quad"]) == 4
+    assert lines[-1]["readable"] is False and lines[-1]["reason"] == "not_an_image"
+    assert any((tmp_path / "debug").glob("*.annotated.jpg"))
+    human = CliRunner().invoke(app, ["read", paths[0]])
+    assert human.exit_code == 0 and "ms" in human.output
+
+
+def test_demo_command_reads_what_it_renders(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path / "demo"), "--n", "3"])
+    assert result.exit_code == 0, result.output
+    assert result.output.count(" truth ") == 3 and "as labelled" in result.output
+    assert (tmp_path / "demo" / "contact-sheet.png").is_file()
+    assert len(list((tmp_path / "demo" / "read").glob("*.annotated.jpg"))) == 3
