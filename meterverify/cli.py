@@ -211,7 +211,7 @@ def demo(
     from meterdata.synth import generate
     from vision.reader import default_reader
 
-    samples = generate(n, seed=2026, out=out, size=(1280, 960), progress=False)
+    samples = generate(n, seed=2026, out=out, size=(1280, 960), workers=1, progress=False)
     sheet = write_contact_sheet(out, out / "contact-sheet.png", n=n, cols=6)
     reader = default_reader()
     right = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
@@ -52,7 +53,11 @@ def generate(
             bar.update()
     else:
         # One OpenCV thread per process: the processes already use every core.
-        with ProcessPoolExecutor(workers, initializer=cv2.setNumThreads, initargs=(1,)) as pool:
+        # spawn, not fork: forking a process that already runs ONNX Runtime or torch threads can deadlock.
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(
+            workers, mp_context=spawn, initializer=cv2.setNumThreads, initargs=(1,)
+        ) as pool:
             for sample in pool.map(_render_one, jobs, chunksize=8):
                 samples.append(sample)
                 bar.update()

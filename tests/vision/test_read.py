@@ -37,9 +37,13 @@ def test_reads_unseen_synthetic_photos(synthetic) -> None:
     assert len(target) >= 25
     right = [_correct(s, r) for s, r in results]
     assert np.mean(right) >= 0.7, [(s.digits, r.digits) for s, r in results]
-    for s, r in results:
+    for _, r in results:
         assert 0 <= r.confidence <= 1 and len(r.digit_confidences) == len(r.digits or "")
-        assert r.display is not None and quad_iou(np.array(r.display["quad"]), np.array(s.quad)) >= 0.3
+    hits = [
+        r.display is not None and quad_iou(np.array(r.display["quad"]), np.array(s.quad)) >= 0.5
+        for s, r in results
+    ]
+    assert np.mean(hits) >= 0.8
     confident = [ok for ok, (_, r) in zip(right, results, strict=True) if r.confidence >= 0.9]
     assert confident and np.mean(confident) >= 0.95, "confident readings must be right"
 
