@@ -20,6 +20,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from training.checkpoint import resume, save_checkpoint
 from training.data.ocr import DigitCrops, ReaderDataset, WidthBatches, collate, pad_batch, synthetic_strips
 from training.models.crnn import Model
 from training.tracking import tracked_run
@@ -180,11 +181,7 @@ def main(args: argparse.Namespace) -> Path:
     if args.init:
         model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=False)["model"])
     if args.resume:
-        ckpt = torch.load(args.resume, map_location="cpu", weights_only=False)
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        scheduler.load_state_dict(ckpt["scheduler"])
-        start_epoch = ckpt["epoch"] + 1
+        start_epoch = resume(args.resume, model, optimizer, scheduler)
 
     params = {k: str(v) for k, v in vars(args).items()}
     params.update(
@@ -202,16 +199,7 @@ def main(args: argparse.Namespace) -> Path:
             metrics["epoch_seconds"] = time.time() - start
             log(metrics, epoch)
             print(f"epoch {epoch}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
-            torch.save(
-                {
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(),
-                    "epoch": epoch,
-                    "args": vars(args),
-                },
-                ckpt_path,
-            )
+            save_checkpoint(ckpt_path, model, optimizer, scheduler, epoch, args)
         from training.export import export_reader
 
         onnx_path = export_reader(model, args.out / "reader.onnx")
