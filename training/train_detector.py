@@ -43,7 +43,12 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path("runs/detector"))
-    p.add_argument("--resume", type=Path)
+    p.add_argument(
+        "--resume", type=Path, help="checkpoint to continue from (model, optimizer, schedule, epoch)"
+    )
+    p.add_argument(
+        "--init", type=Path, help="start from this checkpoint's weights with a fresh schedule (fine-tuning)"
+    )
     p.add_argument(
         "--promote", action="store_true", help="copy the exported ONNX model to vision/detect/weights/"
     )
@@ -143,6 +148,8 @@ def main(args: argparse.Namespace) -> Path:
         optimizer, args.lr, total_steps=args.epochs * len(loader), pct_start=0.15
     )
     start_epoch = 0
+    if args.init:
+        model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=False)["model"])
     if args.resume:
         start_epoch = resume(args.resume, model, optimizer, scheduler)
     params = {k: str(v) for k, v in vars(args).items()}
