@@ -26,3 +26,23 @@ def resume(path: Path, model, optimizer, scheduler) -> int:
     optimizer.load_state_dict(ckpt["optimizer"])
     scheduler.load_state_dict(ckpt["scheduler"])
     return ckpt["epoch"] + 1
+
+
+def add_run_args(p: argparse.ArgumentParser) -> None:
+    """Arguments every training script shares: processes, threads, seed, and where to start from."""
+    p.add_argument("--workers", type=int, default=1, help="data loader processes")
+    p.add_argument("--threads", type=int, default=2, help="torch threads")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--resume", type=Path, help="checkpoint to continue from (model, optimizer, schedule, epoch)"
+    )
+    p.add_argument(
+        "--init", type=Path, help="start from this checkpoint's weights with a fresh schedule (fine-tuning)"
+    )
+
+
+def start_epoch(args: argparse.Namespace, model, optimizer, scheduler) -> int:
+    """Apply ``--init`` (weights only) or ``--resume`` (the whole run); the epoch to start with."""
+    if args.init:
+        model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=False)["model"])
+    return resume(args.resume, model, optimizer, scheduler) if args.resume else 0

@@ -20,7 +20,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from training.checkpoint import resume, save_checkpoint
+from training.checkpoint import add_run_args, save_checkpoint, start_epoch
 from training.data.ocr import DigitCrops, ReaderDataset, WidthBatches, collate, pad_batch, synthetic_strips
 from training.models.crnn import Model
 from training.tracking import tracked_run
@@ -58,16 +58,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--weight-decay", type=float, default=1e-4)
     p.add_argument("--mode-weight", type=float, default=0.3, help="weight of the display-mode loss")
-    p.add_argument("--workers", type=int, default=1, help="data loader processes")
-    p.add_argument("--threads", type=int, default=2, help="torch threads")
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path("runs/reader"))
-    p.add_argument(
-        "--resume", type=Path, help="checkpoint to continue from (model, optimizer, schedule, epoch)"
-    )
-    p.add_argument(
-        "--init", type=Path, help="start from this checkpoint's weights with a fresh schedule (fine-tuning)"
-    )
+    add_run_args(p)
     p.add_argument(
         "--promote", action="store_true", help="copy the exported ONNX model to vision/ocr/weights/"
     )
@@ -177,11 +169,7 @@ def main(args: argparse.Namespace) -> Path:
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, args.lr, total_steps=args.epochs * len(loader), pct_start=0.15
     )
-    start_epoch = 0
-    if args.init:
-        model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=False)["model"])
-    if args.resume:
-        start_epoch = resume(args.resume, model, optimizer, scheduler)
+    first_epoch = start_epoch(args, model, optimizer, scheduler)
 
     params = {k: str(v) for k, v in vars(args).items()}
     params.update(
@@ -191,7 +179,7 @@ def main(args: argparse.Namespace) -> Path:
     )
     ckpt_path = args.out / "checkpoint.pt"
     with tracked_run("reader", params) as log:
-        for epoch in range(start_epoch, args.epochs):
+        for epoch in range(first_epoch, args.epochs):
             dataset.epoch = batches.epoch = epoch
             start = time.time()
             metrics = train_one_epoch(model, loader, optimizer, scheduler, epoch, args)
