@@ -20,6 +20,14 @@ data_app = typer.Typer(
 )
 app.add_typer(data_app, name="data")
 
+from meterverify import service_commands as _service  # noqa: E402  (the service's commands)
+
+app.command("serve")(_service.serve)
+app.command("worker")(_service.worker)
+app.add_typer(_service.db_app, name="db")
+app.add_typer(_service.keys_app, name="keys")
+app.add_typer(_service.consumers_app, name="consumers")
+
 
 def _parse_size(text: str | None) -> tuple[int, int] | None:
     if text is None:

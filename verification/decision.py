@@ -43,6 +43,22 @@ class Decision:
             "decided_by": self.decided_by,
         }
 
+    @classmethod
+    def from_dict(cls, d: dict) -> Decision:
+        """The inverse of ``to_dict`` (a stored decision, to be settled by a reviewer)."""
+        findings = tuple(Finding(r["code"], r["outcome"], r["message"], r["evidence"]) for r in d["reasons"])
+        return cls(
+            status=d["status"],
+            verified_reading=d["verified_reading"],
+            proposed_reading=d["proposed_reading"],
+            findings=findings,
+            lucky_draw_eligible=d["lucky_draw_eligible"],
+            lucky_draw_reason=d["lucky_draw_reason"],
+            month=d["month"],
+            in_window=d["in_window"],
+            decided_by=d["decided_by"],
+        )
+
 
 def _lucky_draw(
     status: str, clear_photo: bool, inside: bool, entries: int, config: UtilityConfig

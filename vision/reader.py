@@ -21,6 +21,7 @@ from .geometry import quad_size, rectify
 from .image import ImageError, Photo, decode_photo
 from .ocr import DigitReader
 from .ocr.charset import INPUT_HEIGHT
+from .phash import phash
 from .quality import check_strip
 
 CALIBRATION = Path(__file__).parent / "ocr" / "weights" / "calibration.json"
@@ -46,6 +47,7 @@ class MeterReading:
     readable: bool = False
     reason: str | None = None
     messages: list[str] = field(default_factory=list)
+    photo_hash: str | None = None  # 64-bit perceptual hash (hex), for spotting a photo sent again
     ms: float = 0.0
 
     def to_dict(self) -> dict:
@@ -93,6 +95,11 @@ class MeterReader:
             photo = decode_photo(data)
         except ImageError as e:
             return MeterReading(quality=[e.reason], reason=e.reason, messages=[str(e)])
+        result = self._read_photo(photo)
+        result.photo_hash = f"{phash(photo.image):016x}"
+        return result
+
+    def _read_photo(self, photo: Photo) -> MeterReading:
         found = self.detector.detect(photo.image)
         if found is None:
             return MeterReading(

@@ -1,0 +1,37 @@
+"""The pull feed: every final decision, in order, after a cursor. The same events the webhooks carry."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy import select
+
+from ... import db
+from ...delivery import event_body
+from ..deps import BillingKey, SessionDep, error
+from ..schemas import EventOut, FeedOut
+
+router = APIRouter(prefix="/v1", tags=["delivery"])
+
+
+@router.get("/verified", response_model=FeedOut)
+def verified_feed(
+    session: SessionDep,
+    key: BillingKey,
+    after: Annotated[
+        str, Query(max_length=20, description="Cursor from the last page; 0 or empty: from the start")
+    ] = "0",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> FeedOut:
+    """Decided submissions (accepted or rejected, automatically or by a reviewer) after ``after``."""
+    try:
+        cursor = int(after or 0)
+    except ValueError:
+        raise error(422, "bad_cursor", "after must be a cursor this feed returned") from None
+    events = session.scalars(
+        select(db.Event).where(db.Event.seq > cursor).order_by(db.Event.seq).limit(limit)
+    ).all()
+    out = [EventOut(**json.loads(event_body(e))) for e in events]
+    return FeedOut(events=out, next_cursor=str(events[-1].seq if events else cursor))

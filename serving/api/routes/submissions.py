@@ -1,0 +1,217 @@
+"""Submissions: billing sends a photo and the typed reading; anyone with a key asks how it was decided."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, File, Form, Header, Response, UploadFile
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from verification import Reading
+from vision.image import sniff_format
+
+from ... import db, metrics, pipeline
+from ...consumers import CONSUMER_NUMBER
+from ..deps import AnyKey, BillingKey, ReviewerKey, ServiceDep, SessionDep, error
+from ..schemas import SubmissionOut
+
+log = logging.getLogger("meterverify.api")
+router = APIRouter(prefix="/v1/submissions", tags=["submissions"])
+
+PHOTO_TYPES = {
+    "image/jpeg",
+    "image/png",
+    "image/webp",
+    "image/heic",
+    "image/heif",
+    "application/octet-stream",
+}
+CHANNEL = re.compile(r"^[a-z][a-z0-9_-]{0,19}$")
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,100}$")  # printable ASCII, no spaces
+MAX_CLOCK_SKEW = timedelta(minutes=10)
+
+_ERRORS = {
+    400: {"description": "Empty photo or a malformed Idempotency-Key"},
+    401: {"description": "No or unknown API key"},
+    403: {"description": "The key lacks the billing scope"},
+    409: {"description": "The Idempotency-Key was used for a different request"},
+    413: {"description": "The photo is larger than the limit"},
+    415: {"description": "The photo is not a JPEG, PNG, WebP or HEIC image"},
+    422: {"description": "Unknown consumer, malformed reading, time or channel, or a missing field"},
+    503: {
+        "description": "The photo store or database is unavailable; nothing was stored. Retry after Retry-After s"
+    },
+}
+
+
+def _parse_submitted_at(text: str | None) -> datetime:
+    now = datetime.now(UTC)
+    if not text:
+        return now
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise error(
+            422, "bad_submitted_at", "submitted_at must be an ISO 8601 time with a UTC offset"
+        ) from None
+    if when.tzinfo is None:
+        raise error(
+            422, "bad_submitted_at", "submitted_at needs a UTC offset, e.g. 2026-11-02T10:15:00+05:30"
+        )
+    if when > now + MAX_CLOCK_SKEW:
+        raise error(422, "bad_submitted_at", "submitted_at is in the future")
+    return when
+
+
+@router.post("", status_code=202, response_model=SubmissionOut, responses=_ERRORS)
+def create_submission(
+    response: Response,
+    svc: ServiceDep,
+    session: SessionDep,
+    key: BillingKey,
+    photo: Annotated[UploadFile, File(description="The meter photo: JPEG, PNG, WebP or HEIC")],
+    consumer_number: Annotated[str, Form(max_length=64)],
+    typed_reading: Annotated[str, Form(max_length=64, description="As the consumer typed it, e.g. 13441.6")],
+    idempotency_key: Annotated[
+        str, Header(alias="Idempotency-Key", max_length=100, description="Same key, same submission")
+    ],
+    submitted_at: Annotated[
+        str | None, Form(max_length=64, description="ISO 8601 with offset; default now")
+    ] = None,
+    channel: Annotated[str, Form(max_length=64, description="e.g. app, web, whatsapp")] = "app",
+) -> SubmissionOut:
+    """Store the photo and queue it for reading and verification. Answers 202 once the photo is stored and the
+    submission committed; the decision follows (poll this resource, the pull feed, or take the webhook)."""
+    if not IDEMPOTENCY_KEY.match(idempotency_key):
+        raise error(400, "bad_idempotency_key", "Idempotency-Key must be 1-100 printable ASCII characters")
+    if not CONSUMER_NUMBER.match(consumer_number):
+        raise error(422, "bad_consumer_number", "consumer_number is 1-32 letters, digits or '-'")
+    try:
+        typed = Reading.parse(typed_reading)
+    except ValueError as e:
+        raise error(422, "malformed_reading", str(e)) from None
+    if not CHANNEL.match(channel):
+        raise error(422, "bad_channel", "channel is 1-20 lower-case letters, digits, '_' or '-'")
+    when = _parse_submitted_at(submitted_at)
+    data = _read_photo(photo, svc.settings.max_photo_bytes)
+    digest = hashlib.sha256(data).hexdigest()
+    request_hash = hashlib.sha256(
+        "\x1f".join((consumer_number, str(typed), submitted_at or "", channel, digest)).encode()
+    ).hexdigest()
+
+    existing = _replay(session, key.key_id, idempotency_key, request_hash, response)
+    if existing is not None:
+        return existing
+    if session.get(db.Consumer, consumer_number) is None:
+        metrics.REJECTED_UPLOADS.labels("unknown_consumer").inc()
+        raise error(422, "unknown_consumer", f"no consumer {consumer_number}; import consumers first")
+
+    svc.store.put(data, photo.content_type or "application/octet-stream")  # StoreUnavailable -> 503
+    sub = db.Submission(
+        id=str(uuid.uuid4()), consumer_number=consumer_number, typed_reading=str(typed), submitted_at=when,
+        channel=channel, api_key_id=key.key_id, idempotency_key=idempotency_key, request_hash=request_hash,
+        photo_sha256=digest, photo_size=len(data), photo_type=sniff_format(data) or "?",
+    )  # fmt: skip
+    session.add(sub)
+    try:
+        session.commit()
+    except IntegrityError:  # the same key raced us: answer with the winner
+        session.rollback()
+        existing = _replay(session, key.key_id, idempotency_key, request_hash, response)
+        if existing is not None:
+            return existing
+        raise
+    try:
+        svc.queue.enqueue(sub.id)
+    except Exception as e:  # committed: the sweeper queues it once the broker is back
+        log.warning("could not queue %s (%s); the sweeper will", sub.id, e)
+    metrics.SUBMISSIONS.labels(channel).inc()
+    response.headers["Location"] = f"/v1/submissions/{sub.id}"
+    return SubmissionOut(**pipeline.submission_view(sub))
+
+
+def _read_photo(photo: UploadFile, limit: int) -> bytes:
+    if (photo.content_type or "").split(";")[0].strip().lower() not in PHOTO_TYPES:
+        metrics.REJECTED_UPLOADS.labels("unsupported_media_type").inc()
+        raise error(
+            415,
+            "unsupported_media_type",
+            f"photo is {photo.content_type}; send image/jpeg, png, webp or heic",
+        )
+    data = photo.file.read(limit + 1)
+    if not data:
+        metrics.REJECTED_UPLOADS.labels("empty_photo").inc()
+        raise error(400, "empty_photo", "the photo is empty")
+    if len(data) > limit:
+        metrics.REJECTED_UPLOADS.labels("photo_too_large").inc()
+        raise error(413, "photo_too_large", f"the photo is larger than {limit // (1024 * 1024)} MB")
+    if sniff_format(data) is None:
+        metrics.REJECTED_UPLOADS.labels("not_an_image").inc()
+        raise error(415, "not_an_image", "the photo is not a JPEG, PNG, WebP or HEIC image")
+    return data
+
+
+def _replay(
+    session, key_id: str, idempotency_key: str, request_hash: str, response: Response
+) -> SubmissionOut | None:
+    sub = session.scalar(
+        select(db.Submission).where(
+            db.Submission.api_key_id == key_id, db.Submission.idempotency_key == idempotency_key
+        )
+    )
+    if sub is None:
+        return None
+    if sub.request_hash != request_hash:
+        raise error(409, "idempotency_conflict", "this Idempotency-Key was used for a different submission")
+    response.headers["Idempotent-Replayed"] = "true"
+    response.headers["Location"] = f"/v1/submissions/{sub.id}"
+    return SubmissionOut(**pipeline.submission_view(sub))
+
+
+@router.get(
+    "/{submission_id}", response_model=SubmissionOut, responses={404: {"description": "No such submission"}}
+)
+def get_submission(submission_id: uuid.UUID, session: SessionDep, key: AnyKey) -> SubmissionOut:
+    """Status, reading, decision with every reason, and the lucky-draw flag."""
+    sub = session.get(db.Submission, str(submission_id))
+    if sub is None:
+        raise error(404, "not_found", "no such submission")
+    return SubmissionOut(**pipeline.submission_view(sub))
+
+
+class ReviewIn(BaseModel):
+    action: Literal["accept", "reject"]
+    reading: str | None = Field(None, max_length=24, description="The reading the photo shows (accept)")
+    reason: str = Field("", max_length=500, description="Why (reject)")
+
+
+@router.post(
+    "/{submission_id}/review",
+    response_model=SubmissionOut,
+    responses={404: {"description": "No such submission"}, 409: {"description": "Not waiting for review"}},
+)
+def review_submission(
+    submission_id: uuid.UUID, body: ReviewIn, svc: ServiceDep, key: ReviewerKey
+) -> SubmissionOut:
+    """Settle a submission that needs review: accept it with the reading the photo shows, or reject it."""
+    value = None
+    if body.action == "accept":
+        try:
+            value = Reading.parse(body.reading or "")
+        except ValueError as e:
+            raise error(422, "malformed_reading", str(e)) from None
+    try:
+        sub = pipeline.settle(svc, str(submission_id), f"key:{key.name}", value, body.reason)
+    except LookupError:
+        raise error(404, "not_found", "no such submission") from None
+    except ValueError as e:
+        raise error(409, "not_in_review", str(e)) from None
+    with svc.sessions() as s:
+        return SubmissionOut(**pipeline.submission_view(s.get(db.Submission, sub.id)))

@@ -1,0 +1,85 @@
+"""Webhook endpoints and the outbox: register, list, and replay deliveries."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from sqlalchemy import select
+
+from ... import db, delivery
+from ..deps import AdminKey, ServiceDep, SessionDep, error
+from ..schemas import DeliveryOut, WebhookIn, WebhookOut
+
+router = APIRouter(prefix="/v1", tags=["delivery"])
+
+
+@router.post("/webhooks", status_code=201, response_model=WebhookOut)
+def register_webhook(body: WebhookIn, session: SessionDep, key: AdminKey) -> WebhookOut:
+    """Register a billing endpoint. Every later decision is POSTed to it, signed with the secret returned here
+    (shown once): header ``Meterverify-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">``."""
+    endpoint = db.WebhookEndpoint(url=body.url, secret="whsec_" + secrets.token_urlsafe(32))
+    session.add(endpoint)
+    session.commit()
+    return WebhookOut(id=endpoint.id, url=endpoint.url, active=True, secret=endpoint.secret)
+
+
+@router.get("/webhooks", response_model=list[WebhookOut])
+def list_webhooks(session: SessionDep, key: AdminKey) -> list[WebhookOut]:
+    rows = session.scalars(select(db.WebhookEndpoint).order_by(db.WebhookEndpoint.id)).all()
+    return [WebhookOut(id=e.id, url=e.url, active=e.active) for e in rows]
+
+
+@router.delete(
+    "/webhooks/{endpoint_id}", status_code=204, responses={404: {"description": "No such endpoint"}}
+)
+def deactivate_webhook(endpoint_id: int, session: SessionDep, key: AdminKey) -> None:
+    """Stop sending new events to an endpoint (what is already in the outbox stays there)."""
+    endpoint = session.get(db.WebhookEndpoint, endpoint_id)
+    if endpoint is None:
+        raise error(404, "not_found", "no such webhook endpoint")
+    endpoint.active = False
+    session.commit()
+
+
+def _out(d: db.Delivery, event_id: str) -> DeliveryOut:
+    return DeliveryOut(
+        id=d.id, event_id=event_id, event_seq=d.event_seq, endpoint_id=d.endpoint_id, attempts=d.attempts,
+        delivered_at=d.delivered_at.isoformat() if d.delivered_at else None,
+        next_attempt_at=None if d.delivered_at else d.next_attempt_at.isoformat(),
+        last_status=d.last_status, last_error=d.last_error,
+    )  # fmt: skip
+
+
+@router.get("/outbox", response_model=list[DeliveryOut])
+def list_outbox(
+    session: SessionDep,
+    key: AdminKey,
+    state: Annotated[Literal["pending", "failing", "delivered", "all"], Query()] = "pending",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[DeliveryOut]:
+    """Deliveries: pending (not yet acknowledged), failing (pending after a failed try), delivered, or all."""
+    q = select(db.Delivery, db.Event.id).join(db.Event, db.Event.seq == db.Delivery.event_seq)
+    if state in ("pending", "failing"):
+        q = q.where(db.Delivery.delivered_at.is_(None))
+    if state == "failing":
+        q = q.where(db.Delivery.attempts > 0)
+    if state == "delivered":
+        q = q.where(db.Delivery.delivered_at.is_not(None))
+    rows = session.execute(q.order_by(db.Delivery.id).limit(limit)).all()
+    return [_out(d, event_id) for d, event_id in rows]
+
+
+@router.post(
+    "/outbox/{delivery_id}/replay",
+    response_model=DeliveryOut,
+    responses={404: {"description": "No such delivery"}},
+)
+def replay_delivery(delivery_id: int, svc: ServiceDep, key: AdminKey) -> DeliveryOut:
+    """Send a delivery again now, even if it was delivered before (the receiver deduplicates by event id)."""
+    if not delivery.replay(svc, delivery_id):
+        raise error(404, "not_found", "no such delivery")
+    with svc.sessions() as s:
+        d = s.get(db.Delivery, delivery_id)
+        return _out(d, s.get(db.Event, d.event_seq).id)

@@ -1,0 +1,181 @@
+"""The service's tables (SQLAlchemy 2). The schema is changed only through Alembic (``serving/migrations``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes on every database (SQLite has no time zones: stored naive, in UTC)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class Consumer(Base):
+    __tablename__ = "consumers"
+
+    number: Mapped[str] = mapped_column(String(32), primary_key=True)
+    meter_digits: Mapped[int] = mapped_column(SmallInteger)
+    meter_decimals: Mapped[int] = mapped_column(SmallInteger)
+    sanctioned_load_kw: Mapped[float] = mapped_column(Float)
+    utility: Mapped[str] = mapped_column(String(32), default="default")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PastReading(Base):
+    """Verified readings: imported history, and every accepted submission."""
+
+    __tablename__ = "past_readings"
+    __table_args__ = (UniqueConstraint("consumer_number", "on", name="uq_past_readings_consumer_on"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    consumer_number: Mapped[str] = mapped_column(ForeignKey("consumers.number"), index=True)
+    on: Mapped[date] = mapped_column(Date)
+    reading: Mapped[str] = mapped_column(String(24))
+    meter_replaced: Mapped[bool] = mapped_column(Boolean, default=False)
+    submission_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)  # the key's public prefix
+    name: Mapped[str] = mapped_column(String(100))
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[str] = mapped_column(String(100))  # space-separated
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Submission(Base):
+    __tablename__ = "submissions"
+    __table_args__ = (
+        UniqueConstraint("api_key_id", "idempotency_key", name="uq_submissions_idempotency"),
+        Index("ix_submissions_status_updated", "status", "updated_at"),
+        Index("ix_submissions_consumer_month", "consumer_number", "month"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    consumer_number: Mapped[str] = mapped_column(ForeignKey("consumers.number"))
+    typed_reading: Mapped[str] = mapped_column(String(24))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    channel: Mapped[str] = mapped_column(String(20))
+    api_key_id: Mapped[str] = mapped_column(String(16))
+    idempotency_key: Mapped[str] = mapped_column(String(100))
+    request_hash: Mapped[str] = mapped_column(String(64))  # same key, different request: a conflict
+    photo_sha256: Mapped[str] = mapped_column(String(64))
+    photo_size: Mapped[int] = mapped_column(Integer)
+    photo_type: Mapped[str] = mapped_column(String(10))
+
+    # received -> processing -> accepted | needs_review | rejected (needs_review -> accepted | rejected)
+    status: Mapped[str] = mapped_column(String(16), default="received")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reading: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # vision.read's result
+    decision: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # verification.Decision.to_dict()
+    verified_reading: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    lucky_draw_eligible: Mapped[bool] = mapped_column(Boolean, default=False)
+    month: Mapped[str | None] = mapped_column(String(7), nullable=True)
+    photo_hash: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class PhotoHashBand(Base):
+    """The perceptual hash cut into 8 bands of 8 bits: two hashes within 7 bits share a band (pigeonhole),
+    so the nearest earlier photo is found by index lookups, not by scanning every photo."""
+
+    __tablename__ = "photo_hash_bands"
+
+    band: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    value: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"), primary_key=True)
+
+
+class Event(Base):
+    """What billing learns: one event per final decision, in the order of ``seq`` (the pull feed's cursor)."""
+
+    __tablename__ = "events"
+    __table_args__ = (UniqueConstraint("submission_id", "type", name="uq_events_submission_type"),)
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    type: Mapped[str] = mapped_column(String(40))
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"))
+    payload: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebhookEndpoint(Base):
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    url: Mapped[str] = mapped_column(String(500))
+    secret: Mapped[str] = mapped_column(String(100))  # HMAC key, shown once when the endpoint is registered
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Delivery(Base):
+    """The outbox: one row per event and endpoint, sent until the endpoint answers 2xx."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("event_seq", "endpoint_id", name="uq_deliveries_event_endpoint"),
+        Index("ix_deliveries_due", "delivered_at", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_seq: Mapped[int] = mapped_column(ForeignKey("events.seq"))
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoints.id"))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)

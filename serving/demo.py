@@ -1,0 +1,67 @@
+"""Demo data for the embedded service: consumers with a reading history, matching photos, and API keys.
+
+The photos are synthetic (seed 2026, never trained on) and land in ``var/demo/photos/<consumer>.jpg``; each
+consumer's history ends a month before the reading on its photo, with plausible daily use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from meterdata.synth.scene import render_photo
+from verification import Reading
+
+from . import consumers, keys
+from .service import Service
+
+DEMO_SEED = 2026
+
+
+@dataclass
+class Demo:
+    billing_key: str
+    admin_key: str
+    reviewer_key: str
+    photos: list[tuple[str, str, str]]  # (path, consumer number, reading on the photo)
+
+
+def _history_csv(rows: list[tuple[str, Reading]], today: datetime) -> str:
+    lines = ["consumer_number,date,reading"]
+    for number, reading in rows:
+        step = 10**reading.decimals
+        for months_ago, used_kwh in ((3, 700), (2, 480), (1, 240)):  # about 8 kWh a day
+            units = max(0, reading.units - used_kwh * step)
+            day = (today - timedelta(days=30 * months_ago)).date()
+            lines.append(f"{number},{day.isoformat()},{Reading(units, reading.decimals)}")
+    return "\n".join(lines) + "\n"
+
+
+def seed(svc: Service, n: int = 8) -> Demo:
+    folder = svc.settings.var_dir / "demo" / "photos"
+    folder.mkdir(parents=True, exist_ok=True)
+    found: list[tuple[str, bytes, str, str]] = []
+    index = 0
+    while len(found) < n and index < 200:
+        data, sample = render_photo(DEMO_SEED, index, size=(1280, 960), split="test")
+        index += 1
+        if sample.readable and sample.mode == "kwh" and sample.digits:
+            number = f"DEMO-{len(found) + 1:04d}"
+            found.append((number, data, sample.digits, sample.value))
+    consumers_csv = "consumer_number,meter_digits,meter_decimals,sanctioned_load_kw\n" + "".join(
+        f"{number},{len(digits)},{Reading.parse(value).decimals},5\n" for number, _, digits, value in found
+    )
+    history = _history_csv(
+        [(number, Reading.parse(value)) for number, _, _, value in found], datetime.now(UTC)
+    )
+    photos = []
+    for number, data, _, value in found:
+        path = folder / f"{number}.jpg"
+        path.write_bytes(data)
+        photos.append((str(path), number, value))
+    with svc.decision_lock(), svc.sessions.begin() as s:
+        consumers.import_csv(s, consumers_csv, history)
+        made = {
+            scope: keys.create_key(s, f"demo {scope}", [scope]) for scope in ("billing", "admin", "reviewer")
+        }
+    return Demo(made["billing"], made["admin"], made["reviewer"], photos)

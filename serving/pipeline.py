@@ -1,0 +1,247 @@
+"""One submission through the pipeline: photo -> reading -> decision, stored once, whatever happens.
+
+``process`` may run twice for the same submission (a worker died, a task was queued again): the decision is
+written by a conditional update, so only the first run to finish decides, and only that run writes the event
+billing receives. ``settle`` is the same for a reviewer's verdict.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from datetime import date
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+import verification as v
+from verification.rules.window import local_date
+
+from . import db, metrics
+from .service import Service
+from .store import PhotoMissing
+
+log = logging.getLogger("meterverify.pipeline")
+
+FINAL = (v.ACCEPTED, v.REJECTED)
+DECIDED = (v.ACCEPTED, v.NEEDS_REVIEW, v.REJECTED)
+EVENT_DECIDED = "submission.decided"
+PHASH_BANDS = 8
+
+
+def process(svc: Service, submission_id: str) -> str | None:
+    """Read and decide one submission. Returns its status, or None if there is no such submission.
+
+    Raises ``StoreUnavailable`` (or a database error) when the caller should retry later.
+    """
+    with svc.sessions.begin() as s:
+        sub = s.get(db.Submission, submission_id)
+        if sub is None:
+            log.warning("submission %s does not exist; task dropped", submission_id)
+            return None
+        if sub.status in DECIDED:
+            return sub.status
+        sub.status, sub.attempts, sub.updated_at = "processing", sub.attempts + 1, db.utcnow()
+        digest = sub.photo_sha256
+    try:
+        data = svc.store.get(digest)
+    except PhotoMissing:
+        reading = {"readable": False, "reason": "photo_missing", "quality": [], "messages": ["photo lost"]}
+    else:
+        start = time.perf_counter()
+        reading = svc.reader.read(data).to_dict()
+        metrics.READ_SECONDS.observe(time.perf_counter() - start)
+    with svc.decision_lock(), svc.sessions.begin() as s:
+        sub = s.get(db.Submission, submission_id)
+        consumer = _lock_consumer(s, sub.consumer_number)
+        config = svc.utility_config(consumer.utility)
+        facts = _submission_facts(s, sub, consumer, reading, config)
+        decision = v.decide(facts, config)
+        day = local_date(sub.submitted_at, config.window)
+        if _record(s, sub, decision, reading, day):
+            metrics.DECISIONS.labels(decision.status, "automatic").inc()
+        return s.get(db.Submission, submission_id).status
+
+
+def settle(
+    svc: Service, submission_id: str, reviewer: str, value: v.Reading | None, why: str = ""
+) -> db.Submission:
+    """A reviewer accepts (with ``value``) or rejects (``value`` None, with ``why``) a submission in review."""
+    with svc.decision_lock(), svc.sessions.begin() as s:
+        sub = s.get(db.Submission, submission_id)
+        if sub is None:
+            raise LookupError(submission_id)
+        if sub.status != v.NEEDS_REVIEW:
+            raise ValueError(f"submission is {sub.status}, not waiting for review")
+        consumer = _lock_consumer(s, sub.consumer_number)
+        config = svc.utility_config(consumer.utility)
+        decision = v.Decision.from_dict(sub.decision)
+        if value is None:
+            settled = v.reject_after_review(decision, reviewer, why or "rejected by the reviewer")
+        else:
+            facts = _submission_facts(s, sub, consumer, sub.reading, config)
+            settled = v.accept_after_review(decision, facts, value, reviewer, config)
+        _record(
+            s, sub, settled, sub.reading, local_date(sub.submitted_at, config.window), expect=v.NEEDS_REVIEW
+        )
+        metrics.DECISIONS.labels(settled.status, "reviewer").inc()
+        return sub
+
+
+def _lock_consumer(s: Session, number: str) -> db.Consumer:
+    # Row lock on PostgreSQL: two submissions of one consumer are decided one after the other, so the
+    # history and the one-draw-entry-a-month rule see each other. (SQLite: the service's decision lock.)
+    return s.execute(select(db.Consumer).where(db.Consumer.number == number).with_for_update()).scalar_one()
+
+
+def _submission_facts(
+    s: Session, sub: db.Submission, consumer: db.Consumer, reading: dict, config: v.UtilityConfig
+) -> v.Submission:
+    today = local_date(sub.submitted_at, config.window)
+    month = f"{today.year:04d}-{today.month:02d}"
+    entries = s.scalar(
+        select(func.count()).where(
+            db.Submission.consumer_number == consumer.number,
+            db.Submission.month == month,
+            db.Submission.lucky_draw_eligible.is_(True),
+            db.Submission.id != sub.id,
+        )
+    )
+    history = s.scalars(
+        select(db.PastReading)
+        .where(db.PastReading.consumer_number == consumer.number, db.PastReading.on <= today)
+        .where(or_(db.PastReading.submission_id.is_(None), db.PastReading.submission_id != sub.id))
+        .order_by(db.PastReading.on)
+    ).all()
+    return v.Submission(
+        consumer=v.Consumer(
+            consumer.number,
+            consumer.meter_digits,
+            consumer.meter_decimals,
+            consumer.sanctioned_load_kw,
+            consumer.utility,
+        ),  # fmt: skip
+        typed=v.Reading.parse(sub.typed_reading),
+        read=v.ReaderResult.from_reading(reading),
+        photo=v.PhotoFacts(
+            submitted_at=sub.submitted_at,
+            nearest_earlier_photo=_nearest_earlier_photo(s, sub, reading.get("photo_hash")),
+        ),
+        history=tuple(v.PastReading(p.on, v.Reading.parse(p.reading), p.meter_replaced) for p in history),
+        lucky_draw_entries_this_month=entries or 0,
+    )
+
+
+def hash_bands(photo_hash: str) -> list[int]:
+    h = int(photo_hash, 16)
+    return [(h >> (8 * band)) & 0xFF for band in range(PHASH_BANDS)]
+
+
+def _nearest_earlier_photo(s: Session, sub: db.Submission, photo_hash: str | None) -> tuple[str, int] | None:
+    if not photo_hash:
+        return None
+    bands = hash_bands(photo_hash)
+    matches = or_(*(
+        (db.PhotoHashBand.band == band) & (db.PhotoHashBand.value == value) for band, value in enumerate(bands)
+    ))  # fmt: skip
+    rows = s.execute(
+        select(db.Submission.id, db.Submission.photo_hash)
+        .join(db.PhotoHashBand, db.PhotoHashBand.submission_id == db.Submission.id)
+        .where(matches, db.Submission.id != sub.id, db.Submission.received_at <= sub.received_at)
+        .distinct()
+    ).all()
+    mine = int(photo_hash, 16)
+    best = min(((sid, (int(h, 16) ^ mine).bit_count()) for sid, h in rows), key=lambda r: r[1], default=None)
+    return best
+
+
+def _record(
+    s: Session, sub: db.Submission, decision: v.Decision, reading: dict, day: date, expect: str | None = None
+) -> bool:
+    """Write the decision unless another run already did; on a final decision also the event and outbox rows."""
+    now = db.utcnow()
+    undecided = db.Submission.status.not_in(DECIDED) if expect is None else db.Submission.status == expect
+    won = s.execute(
+        update(db.Submission)
+        .where(db.Submission.id == sub.id, undecided)
+        .values(
+            status=decision.status,
+            decision=decision.to_dict(),
+            reading=reading,
+            verified_reading=decision.verified_reading,
+            lucky_draw_eligible=decision.lucky_draw_eligible,
+            month=decision.month,
+            photo_hash=reading.get("photo_hash"),
+            decided_at=now,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not won:
+        return False
+    s.expire(sub)
+    if expect is None and reading.get("photo_hash"):
+        s.add_all(
+            db.PhotoHashBand(band=b, value=val, submission_id=sub.id)
+            for b, val in enumerate(hash_bands(reading["photo_hash"]))
+        )
+    if decision.status in FINAL:
+        _emit_decided(s, sub, day)
+    return True
+
+
+def _emit_decided(s: Session, sub: db.Submission, on: date) -> None:
+    if sub.status == v.ACCEPTED:
+        exists = s.scalar(
+            select(func.count()).where(
+                db.PastReading.consumer_number == sub.consumer_number, db.PastReading.on == on
+            )
+        )
+        if not exists:  # one verified reading a day; a second accepted photo the same day adds nothing
+            s.add(
+                db.PastReading(
+                    consumer_number=sub.consumer_number,
+                    on=on,
+                    reading=sub.verified_reading,
+                    submission_id=sub.id,
+                )
+            )
+    event = db.Event(
+        id=str(uuid.uuid4()), type=EVENT_DECIDED, submission_id=sub.id, payload=submission_view(sub)
+    )
+    s.add(event)
+    s.flush()
+    endpoints = s.scalars(select(db.WebhookEndpoint.id).where(db.WebhookEndpoint.active.is_(True))).all()
+    s.add_all(db.Delivery(event_seq=event.seq, endpoint_id=e, next_attempt_at=db.utcnow()) for e in endpoints)
+
+
+def submission_view(sub: db.Submission) -> dict:
+    """What billing sees of a submission: the API's answer and the events' payload."""
+    decision = sub.decision or {}
+    reading = sub.reading or {}
+    return {
+        "id": sub.id,
+        "consumer_number": sub.consumer_number,
+        "typed_reading": sub.typed_reading,
+        "submitted_at": sub.submitted_at.isoformat(),
+        "channel": sub.channel,
+        "status": sub.status,
+        "verified_reading": sub.verified_reading,
+        "proposed_reading": decision.get("proposed_reading"),
+        "read": {
+            "value": reading.get("value"),
+            "confidence": reading.get("confidence"),
+            "readable": reading.get("readable"),
+            "quality": reading.get("quality", []),
+        }
+        if reading
+        else None,
+        "reasons": decision.get("reasons", []),
+        "lucky_draw_eligible": sub.lucky_draw_eligible,
+        "lucky_draw_reason": decision.get("lucky_draw_reason"),
+        "month": sub.month,
+        "decided_by": decision.get("decided_by"),
+        "decided_at": sub.decided_at.isoformat() if sub.decided_at else None,
+        "photo_sha256": sub.photo_sha256,
+    }

@@ -1,0 +1,81 @@
+"""What the API, the workers and the sweeper share: settings, database, photo store, task queue, reader.
+
+Built once per process from the settings (``Service.from_settings``); nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from meterverify.settings import Settings
+from verification import UtilityConfig, default_config
+
+from .database import make_engine, make_sessionmaker
+from .store import PhotoStore, make_store
+
+log = logging.getLogger("meterverify")
+
+
+@dataclass
+class Service:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    store: PhotoStore
+    queue: TaskQueue = field(init=False)
+    _configs: dict[str, UtilityConfig] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        from .tasks import make_queue
+
+        self.queue = make_queue(self)
+        # SQLite has one writer: decisions in this process take turns instead of failing with "locked".
+        self._decision_lock = threading.Lock() if self.engine.dialect.name == "sqlite" else None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Service:
+        engine = make_engine(settings.sqlalchemy_url)
+        return cls(settings, engine, make_sessionmaker(engine), make_store(settings))
+
+    @cached_property
+    def reader(self):
+        from vision.reader import default_reader
+
+        return default_reader()
+
+    def decision_lock(self) -> AbstractContextManager:
+        return self._decision_lock or nullcontext()
+
+    def utility_config(self, utility: str) -> UtilityConfig:
+        if utility not in self._configs:
+            folder = self.settings.utilities_dir
+            path = folder / f"{utility}.toml" if folder else None
+            if path is not None and path.is_file():
+                self._configs[utility] = UtilityConfig.from_toml(path.read_text(), name=utility)
+            else:
+                self._configs[utility] = default_config()
+        return self._configs[utility]
+
+    def close(self) -> None:
+        self.queue.close()
+        self.engine.dispose()
+
+
+class TaskQueue:
+    """Runs ``process_submission(id)`` somewhere: in this process (embedded) or on Celery workers."""
+
+    def enqueue(self, submission_id: str) -> None:
+        raise NotImplementedError
+
+    def ping(self) -> None:
+        """Raise unless tasks can be queued."""
+
+    def close(self) -> None:
+        pass
