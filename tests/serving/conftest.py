@@ -1,0 +1,81 @@
+"""The embedded service (SQLite, photo folder, in-process tasks) with a test client and API keys."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from meterverify.settings import Settings
+from serving import keys
+from serving.api import create_app
+from serving.service import Service
+
+from .helpers import IN_WINDOW, MeterPhoto, Receiver, clear_photos, consumers_csv
+
+
+@dataclass
+class Api:
+    client: TestClient
+    svc: Service
+    billing: dict
+    reviewer: dict
+    admin: dict
+    analyst: dict
+    numbers: list[str]
+    photos: tuple[MeterPhoto, ...]
+
+    def submit(self, photo: bytes, number: str, typed: str, key: str = "k1", **form) -> object:
+        return self.client.post(
+            "/v1/submissions",
+            headers={**self.billing, "Idempotency-Key": key},
+            files={"photo": ("meter.jpg", photo, "image/jpeg")},
+            data={"consumer_number": number, "typed_reading": typed, "submitted_at": form.pop("submitted_at", IN_WINDOW), **form},
+        )
+
+    def wait(self, submission_id: str, until=("accepted", "needs_review", "rejected"), timeout: float = 30) -> dict:
+        import time
+
+        deadline = time.monotonic() + timeout
+        while True:
+            body = self.client.get(f"/v1/submissions/{submission_id}", headers=self.billing).json()
+            if body["status"] in until or time.monotonic() > deadline:
+                return body
+            time.sleep(0.05)
+
+
+def bearer(key: str) -> dict:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def embedded_settings(root: Path, **overrides) -> Settings:
+    return Settings(var_dir=root, sweep_every_s=0.2, webhook_backoff_s=0.2, webhook_backoff_max_s=1.0, **overrides)
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[Api]:
+    settings = embedded_settings(tmp_path)
+    svc = Service.from_settings(settings)
+    with TestClient(create_app(settings, service=svc)) as client:
+        with svc.sessions.begin() as s:
+            made = {scope: bearer(keys.create_key(s, f"test {scope}", [scope])) for scope in keys.SCOPES}
+        photos = clear_photos()
+        consumers, readings, numbers = consumers_csv(photos)
+        r = client.post(
+            "/v1/consumers/import",
+            headers=made["admin"],
+            files={"consumers": ("c.csv", consumers, "text/csv"), "readings": ("r.csv", readings, "text/csv")},
+        )
+        assert r.status_code == 200, r.text
+        yield Api(client, svc, made["billing"], made["reviewer"], made["admin"], made["analyst"], numbers, photos)
+    svc.close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver().start()
+    yield r
+    r.stop()
