@@ -77,6 +77,9 @@ def worker(
     concurrency: Annotated[int, typer.Option(help="Processes in this worker (one job each at a time).")] = 1,
     pool: Annotated[str, typer.Option(help="Celery pool: prefork, solo or threads.")] = "prefork",
     loglevel: Annotated[str, typer.Option(help="Log level.")] = "INFO",
+    name: Annotated[
+        str | None, typer.Option(help="Worker name, unique per host (default: meterverify-<pid>@<host>).")
+    ] = None,
 ) -> None:
     """Run a Celery worker: fetches photos, reads them, decides, and delivers the events.
 
@@ -91,15 +94,19 @@ def worker(
         raise typer.BadParameter(
             "no broker configured (METERVERIFY_BROKER_URL); `meterverify serve` runs tasks itself"
         )
+    import os
+
     celery_app.conf.broker_url = settings.broker_url
+    name = name or f"meterverify-{os.getpid()}@%h"
     celery_app.worker_main(
         [
             "worker",
             f"--concurrency={concurrency}",
             f"--pool={pool}",
             f"--loglevel={loglevel}",
+            f"--hostname={name}",
             "-Q",
-            "meterverify",
+            settings.task_queue,
             "--without-gossip",
             "--without-mingle",
         ]

@@ -33,10 +33,17 @@ class Api:
             "/v1/submissions",
             headers={**self.billing, "Idempotency-Key": key},
             files={"photo": ("meter.jpg", photo, "image/jpeg")},
-            data={"consumer_number": number, "typed_reading": typed, "submitted_at": form.pop("submitted_at", IN_WINDOW), **form},
+            data={
+                "consumer_number": number,
+                "typed_reading": typed,
+                "submitted_at": form.pop("submitted_at", IN_WINDOW),
+                **form,
+            },
         )
 
-    def wait(self, submission_id: str, until=("accepted", "needs_review", "rejected"), timeout: float = 30) -> dict:
+    def wait(
+        self, submission_id: str, until=("accepted", "needs_review", "rejected"), timeout: float = 30
+    ) -> dict:
         import time
 
         deadline = time.monotonic() + timeout
@@ -52,7 +59,9 @@ def bearer(key: str) -> dict:
 
 
 def embedded_settings(root: Path, **overrides) -> Settings:
-    return Settings(var_dir=root, sweep_every_s=0.2, webhook_backoff_s=0.2, webhook_backoff_max_s=1.0, **overrides)
+    return Settings(
+        var_dir=root, sweep_every_s=0.2, webhook_backoff_s=0.2, webhook_backoff_max_s=1.0, **overrides
+    )
 
 
 @pytest.fixture
@@ -67,10 +76,15 @@ def api(tmp_path: Path) -> Iterator[Api]:
         r = client.post(
             "/v1/consumers/import",
             headers=made["admin"],
-            files={"consumers": ("c.csv", consumers, "text/csv"), "readings": ("r.csv", readings, "text/csv")},
+            files={
+                "consumers": ("c.csv", consumers, "text/csv"),
+                "readings": ("r.csv", readings, "text/csv"),
+            },
         )
         assert r.status_code == 200, r.text
-        yield Api(client, svc, made["billing"], made["reviewer"], made["admin"], made["analyst"], numbers, photos)
+        yield Api(
+            client, svc, made["billing"], made["reviewer"], made["admin"], made["analyst"], numbers, photos
+        )
     svc.close()
 
 

@@ -37,12 +37,20 @@ def test_clean_match_is_accepted_and_in_the_feed(api: Api) -> None:
     assert body["read"]["value"] == photo.value
 
     readings = api.client.get(f"/v1/consumers/{api.numbers[0]}/readings", headers=api.analyst).json()
-    assert readings["readings"][-1] == {"on": "2026-11-02", "reading": photo.value, "meter_replaced": False, "submission_id": body["id"]}
+    assert readings["readings"][-1] == {
+        "on": "2026-11-02",
+        "reading": photo.value,
+        "meter_replaced": False,
+        "submission_id": body["id"],
+    }
 
     feed = api.client.get("/v1/verified", headers=api.billing).json()
     assert [e["data"]["id"] for e in feed["events"]] == [body["id"]]
     assert feed["events"][0]["data"]["verified_reading"] == photo.value
-    assert api.client.get(f"/v1/verified?after={feed['next_cursor']}", headers=api.billing).json()["events"] == []
+    assert (
+        api.client.get(f"/v1/verified?after={feed['next_cursor']}", headers=api.billing).json()["events"]
+        == []
+    )
 
 
 def test_typing_mistake_goes_to_review_then_reviewer_accepts(api: Api) -> None:
@@ -56,7 +64,10 @@ def test_typing_mistake_goes_to_review_then_reviewer_accepts(api: Api) -> None:
     assert api.client.get("/v1/verified", headers=api.billing).json()["events"] == []  # nothing final yet
 
     review = {"action": "accept", "reading": photo.value}
-    assert api.client.post(f"/v1/submissions/{body['id']}/review", json=review, headers=api.billing).status_code == 403
+    assert (
+        api.client.post(f"/v1/submissions/{body['id']}/review", json=review, headers=api.billing).status_code
+        == 403
+    )
     settled = api.client.post(f"/v1/submissions/{body['id']}/review", json=review, headers=api.reviewer)
     assert settled.status_code == 200, settled.text
     assert settled.json()["status"] == "accepted"
@@ -105,7 +116,9 @@ def test_scopes(api: Api) -> None:
     files = {"photo": ("m.jpg", photo.data, "image/jpeg")}
     data = {"consumer_number": api.numbers[0], "typed_reading": photo.value}
     for key in (api.reviewer, api.analyst):
-        r = api.client.post("/v1/submissions", headers={**key, "Idempotency-Key": "x"}, files=files, data=data)
+        r = api.client.post(
+            "/v1/submissions", headers={**key, "Idempotency-Key": "x"}, files=files, data=data
+        )
         assert r.status_code == 403
     assert api.client.get("/v1/outbox", headers=api.billing).status_code == 403
     assert api.client.get("/v1/outbox", headers=api.admin).status_code == 200
@@ -120,24 +133,40 @@ def _png_bytes() -> bytes:
 
 BAD_INPUTS = [
     ("empty photo", {"photo": ("m.jpg", b"", "image/jpeg")}, {}, 400, "empty_photo"),
-    ("not an image", {"photo": ("m.jpg", b"%PDF-1.7 not a photo" * 10, "image/jpeg")}, {}, 415, "not_an_image"),
+    (
+        "not an image",
+        {"photo": ("m.jpg", b"%PDF-1.7 not a photo" * 10, "image/jpeg")},
+        {},
+        415,
+        "not_an_image",
+    ),
     ("wrong content type", {"photo": ("m.txt", b"hello", "text/plain")}, {}, 415, "unsupported_media_type"),
     ("unknown consumer", None, {"consumer_number": "NOBODY-1"}, 422, "unknown_consumer"),
     ("malformed reading", None, {"typed_reading": "12a45"}, 422, "malformed_reading"),
     ("negative reading", None, {"typed_reading": "-5"}, 422, "malformed_reading"),
-    ("injection in consumer", None, {"consumer_number": "1'; DROP TABLE consumers;--"}, 422, "bad_consumer_number"),
+    (
+        "injection in consumer",
+        None,
+        {"consumer_number": "1'; DROP TABLE consumers;--"},
+        422,
+        "bad_consumer_number",
+    ),
     ("script in channel", None, {"channel": "<script>alert(1)</script>"}, 422, "bad_channel"),
     ("naive time", None, {"submitted_at": "2026-11-02T10:00:00"}, 422, "bad_submitted_at"),
     ("future time", None, {"submitted_at": "2099-01-01T00:00:00+00:00"}, 422, "bad_submitted_at"),
 ]
 
 
-@pytest.mark.parametrize(("files", "fields", "status", "code"), [b[1:] for b in BAD_INPUTS], ids=[b[0] for b in BAD_INPUTS])
+@pytest.mark.parametrize(
+    ("files", "fields", "status", "code"), [b[1:] for b in BAD_INPUTS], ids=[b[0] for b in BAD_INPUTS]
+)
 def test_bad_input_is_refused_and_nothing_is_stored(api: Api, files, fields, status, code) -> None:
     photo = api.photos[0]
     data = {"consumer_number": api.numbers[0], "typed_reading": photo.value, **fields}
     files = files or {"photo": ("m.jpg", photo.data, "image/jpeg")}
-    r = api.client.post("/v1/submissions", headers={**api.billing, "Idempotency-Key": "bad"}, files=files, data=data)
+    r = api.client.post(
+        "/v1/submissions", headers={**api.billing, "Idempotency-Key": "bad"}, files=files, data=data
+    )
     assert r.status_code == status, r.text
     assert r.json()["detail"]["code"] == code
     assert _count(api, db.Submission) == 0
@@ -147,12 +176,23 @@ def test_bad_input_is_refused_and_nothing_is_stored(api: Api, files, fields, sta
 def test_missing_fields_and_idempotency_key(api: Api) -> None:
     photo = api.photos[0]
     files = {"photo": ("m.jpg", photo.data, "image/jpeg")}
-    no_key = api.client.post("/v1/submissions", headers=api.billing, files=files, data={"consumer_number": api.numbers[0], "typed_reading": "1"})
+    no_key = api.client.post(
+        "/v1/submissions",
+        headers=api.billing,
+        files=files,
+        data={"consumer_number": api.numbers[0], "typed_reading": "1"},
+    )
     assert no_key.status_code == 422
     assert any(e["loc"] == ["header", "Idempotency-Key"] for e in no_key.json()["detail"])
-    no_photo = api.client.post("/v1/submissions", headers={**api.billing, "Idempotency-Key": "k"}, data={"consumer_number": api.numbers[0], "typed_reading": "1"})
+    no_photo = api.client.post(
+        "/v1/submissions",
+        headers={**api.billing, "Idempotency-Key": "k"},
+        data={"consumer_number": api.numbers[0], "typed_reading": "1"},
+    )
     assert no_photo.status_code == 422
-    as_json = api.client.post("/v1/submissions", headers={**api.billing, "Idempotency-Key": "k"}, json={"consumer_number": "x"})
+    as_json = api.client.post(
+        "/v1/submissions", headers={**api.billing, "Idempotency-Key": "k"}, json={"consumer_number": "x"}
+    )
     assert as_json.status_code == 422
     assert _count(api, db.Submission) == 0
 
@@ -165,7 +205,9 @@ def test_50_mb_upload_is_refused_before_it_is_read(api: Api) -> None:
 
 
 def test_photo_over_the_limit_but_under_the_request_limit(api: Api) -> None:
-    api.svc.settings.max_photo_mb = 0.5  # the app was built with 20 MB; the photo check reads the live setting
+    api.svc.settings.max_photo_mb = (
+        0.5  # the app was built with 20 MB; the photo check reads the live setting
+    )
     r = api.submit(b"\xff\xd8\xff" + b"\0" * (600 * 1024), api.numbers[0], "1")
     assert r.status_code == 413
     assert r.json()["detail"]["code"] == "photo_too_large"
@@ -226,7 +268,9 @@ def test_a_wrong_secret_is_detected_by_the_receiver(api: Api, receiver: Receiver
 
 def test_consumer_import_reports_every_bad_line_and_imports_nothing(api: Api) -> None:
     consumers = "consumer_number,meter_digits,meter_decimals,sanctioned_load_kw\nOK-1,6,1,5\nBAD 2,6,1,5\nOK-3,six,1,5\n"
-    r = api.client.post("/v1/consumers/import", headers=api.admin, files={"consumers": ("c.csv", consumers, "text/csv")})
+    r = api.client.post(
+        "/v1/consumers/import", headers=api.admin, files={"consumers": ("c.csv", consumers, "text/csv")}
+    )
     assert r.status_code == 422
     message = r.json()["detail"]["message"]
     assert "line 3, consumer_number" in message and "line 4" in message
@@ -236,7 +280,11 @@ def test_consumer_import_reports_every_bad_line_and_imports_nothing(api: Api) ->
 def test_readyz_and_metrics(api: Api) -> None:
     assert api.client.get("/healthz").json() == {"status": "ok"}
     ready = api.client.get("/readyz")
-    assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok", "broker": "ok", "store": "ok"}
+    assert ready.status_code == 200 and ready.json()["checks"] == {
+        "database": "ok",
+        "broker": "ok",
+        "store": "ok",
+    }
     r = api.submit(api.photos[0].data, api.numbers[0], api.photos[0].value)
     api.wait(r.json()["id"])
     text = api.client.get("/metrics").text

@@ -1,0 +1,251 @@
+"""Distributed mode against the real services: PostgreSQL, RabbitMQ, SeaweedFS S3, and Celery workers run as
+``meterverify worker`` processes. Faults: a worker SIGKILLed mid-job, the S3 server down, the billing receiver
+down, PostgreSQL restarted."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from meterverify.settings import Settings
+from serving import db, keys
+from serving.api import create_app
+from serving.database import upgrade
+from serving.service import Service
+
+from .conftest import Api, bearer
+from .helpers import Receiver, clear_photos, consumers_csv
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def database(postgres_url: str) -> Iterator[str]:
+    """A fresh PostgreSQL database for one test."""
+    name = f"mv_test_{secrets.token_hex(4)}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = postgres_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    yield f"{base}/{name}"
+    for _ in range(20):  # PostgreSQL may still be restarting after the restart test
+        try:
+            with psycopg.connect(postgres_url, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except psycopg.OperationalError:
+            time.sleep(0.5)
+
+
+@dataclass
+class Cluster:
+    settings: Settings
+    env: dict[str, str]
+    workers: list[subprocess.Popen] = field(default_factory=list)
+
+    def start_worker(self, log: Path) -> subprocess.Popen:
+        exe = Path(sys.executable).parent / "meterverify"
+        command = [
+            str(exe) if exe.exists() else shutil.which("meterverify"),
+            "worker",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "INFO",
+        ]
+        out = log.open("ab")
+        proc = subprocess.Popen(
+            command, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self.workers.append(proc)
+        return proc
+
+    def stop(self) -> None:
+        for proc in self.workers:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.workers:
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+
+
+@pytest.fixture
+def cluster(database: str, amqp_url: str, s3_server, tmp_path: Path) -> Iterator[Cluster]:
+    queue = f"mv-test-{secrets.token_hex(4)}"
+    values = {
+        "database_url": database,
+        "broker_url": amqp_url,
+        "task_queue": queue,
+        "s3_endpoint": s3_server.endpoint,
+        "s3_access_key": s3_server.access_key,
+        "s3_secret_key": s3_server.secret_key,
+        "s3_bucket": f"photos-{secrets.token_hex(4)}",
+        "s3_timeout_s": "3",
+        "var_dir": str(tmp_path),
+    }
+    env = {
+        **os.environ,
+        "METERVERIFY_THREADS": "1",
+        **{f"METERVERIFY_{k.upper()}": v for k, v in values.items()},
+    }
+    settings = Settings(
+        **values, sweep_every_s=0.2, webhook_backoff_s=0.2, webhook_backoff_max_s=1.0, stale_after_s=60
+    )
+    c = Cluster(settings, env)
+    yield c
+    c.stop()
+    from kombu import Connection
+
+    with Connection(amqp_url) as conn:  # leave RabbitMQ as we found it
+        conn.default_channel.queue_delete(queue)
+
+
+@pytest.fixture
+def dapi(cluster: Cluster) -> Iterator[Api]:
+    svc = Service.from_settings(cluster.settings)
+    upgrade(svc.engine)
+    with TestClient(create_app(cluster.settings, service=svc)) as client:
+        with svc.sessions.begin() as s:
+            made = {scope: bearer(keys.create_key(s, f"test {scope}", [scope])) for scope in keys.SCOPES}
+        photos = clear_photos()
+        consumers, readings, numbers = consumers_csv(photos)
+        r = client.post(
+            "/v1/consumers/import",
+            headers=made["admin"],
+            files={
+                "consumers": ("c.csv", consumers, "text/csv"),
+                "readings": ("r.csv", readings, "text/csv"),
+            },
+        )
+        assert r.status_code == 200, r.text
+        yield Api(
+            client, svc, made["billing"], made["reviewer"], made["admin"], made["analyst"], numbers, photos
+        )
+    svc.close()
+
+
+def _wait_all(api: Api, ids: list[str], timeout: float = 60) -> list[dict]:
+    return [api.wait(i, timeout=timeout) for i in ids]
+
+
+def _events_per_submission(api: Api) -> dict[str, int]:
+    with api.svc.sessions() as s:
+        return dict(
+            s.execute(select(db.Event.submission_id, func.count()).group_by(db.Event.submission_id)).all()
+        )
+
+
+def test_end_to_end_with_workers_and_a_receiver_that_was_down(
+    dapi: Api, cluster: Cluster, receiver: Receiver, tmp_path: Path
+) -> None:
+    cluster.start_worker(tmp_path / "worker-1.log")
+    cluster.start_worker(tmp_path / "worker-2.log")
+    hook = dapi.client.post("/v1/webhooks", json={"url": receiver.url}, headers=dapi.admin).json()
+    receiver.secret, receiver.down = hook["secret"], True
+    ids = []
+    for i, photo in enumerate(dapi.photos):
+        r = dapi.submit(photo.data, dapi.numbers[i], photo.value, key=f"e2e-{i}")
+        assert r.status_code == 202, r.text
+        ids.append(r.json()["id"])
+    decided = _wait_all(dapi, ids)
+    assert [d["status"] for d in decided] == ["accepted"] * len(ids), [d["reasons"] for d in decided]
+    assert dapi.client.get("/readyz").json()["checks"] == {"database": "ok", "broker": "ok", "store": "ok"}
+    time.sleep(1.0)
+    assert receiver.events == []
+    receiver.down = False
+    deadline = time.monotonic() + 20
+    while len(receiver.events) < len(ids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert sorted(receiver.submission_ids()) == sorted(ids)
+    assert receiver.bad_signatures == 0
+    feed = dapi.client.get("/v1/verified", headers=dapi.billing).json()
+    assert sorted(e["data"]["id"] for e in feed["events"]) == sorted(ids)
+
+
+def test_worker_killed_mid_job_another_finishes_it_once(
+    dapi: Api, cluster: Cluster, receiver: Receiver, tmp_path: Path
+) -> None:
+    hook = dapi.client.post("/v1/webhooks", json={"url": receiver.url}, headers=dapi.admin).json()
+    receiver.secret = hook["secret"]
+    big = clear_photos(n=4, size=(4000, 3000))  # 12 MP: each read takes long enough to be caught mid-job
+    consumers, readings, numbers = consumers_csv(big, prefix="BIG")
+    dapi.client.post("/v1/consumers/import", headers=dapi.admin,
+                     files={"consumers": ("c.csv", consumers, "text/csv"), "readings": ("r.csv", readings, "text/csv")})  # fmt: skip
+    ids = [dapi.submit(p.data, numbers[i], p.value, key=f"kill-{i}").json()["id"] for i, p in enumerate(big)]
+    doomed = cluster.start_worker(tmp_path / "doomed.log")
+    deadline = time.monotonic() + 60
+    caught = None
+    while caught is None and time.monotonic() < deadline:
+        with dapi.svc.sessions() as s:
+            caught = s.scalar(select(db.Submission.id).where(db.Submission.status == "processing"))
+        time.sleep(0.002)
+    assert caught, "the worker never started a job"
+    os.killpg(doomed.pid, signal.SIGKILL)
+    doomed.wait(10)
+    cluster.start_worker(tmp_path / "rescuer.log")
+    decided = _wait_all(dapi, ids)
+    assert all(d["status"] == "accepted" for d in decided), [d["reasons"] for d in decided]
+    with dapi.svc.sessions() as s:
+        assert s.get(db.Submission, caught).attempts >= 2  # it was redelivered, not lost
+    assert _events_per_submission(dapi) == dict.fromkeys(ids, 1)
+    deadline = time.monotonic() + 20
+    while len(receiver.events) < len(ids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)
+    assert sorted(receiver.submission_ids()) == sorted(ids)  # each exactly once
+
+
+def test_s3_down_gives_503_and_stores_nothing_then_recovers(
+    dapi: Api, cluster: Cluster, s3_server, tmp_path: Path
+) -> None:
+    cluster.start_worker(tmp_path / "worker.log")
+    photo = dapi.photos[0]
+    s3_server.stop()
+    try:
+        r = dapi.submit(photo.data, dapi.numbers[0], photo.value, key="s3")
+        assert r.status_code == 503, r.text
+        assert int(r.headers["Retry-After"]) > 0
+        assert r.json()["detail"]["code"] == "store_unavailable"
+        with dapi.svc.sessions() as s:
+            assert s.scalar(select(func.count()).select_from(db.Submission)) == 0
+        assert dapi.client.get("/readyz").status_code == 503
+    finally:
+        s3_server.start()
+    r = dapi.submit(photo.data, dapi.numbers[0], photo.value, key="s3")
+    assert r.status_code == 202, r.text
+    assert dapi.wait(r.json()["id"])["status"] == "accepted"
+
+
+def test_postgres_restart_the_service_recovers(dapi: Api, cluster: Cluster, tmp_path: Path) -> None:
+    cluster.start_worker(tmp_path / "worker.log")
+    photos = dapi.photos
+    first = dapi.submit(photos[0].data, dapi.numbers[0], photos[0].value, key="pg-1")
+    assert dapi.wait(first.json()["id"])["status"] == "accepted"
+    version = next(iter(os.listdir("/etc/postgresql")))
+    subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"], check=True, timeout=60
+    )
+    deadline = time.monotonic() + 30
+    while True:  # the first requests may see 503 while PostgreSQL comes back; none may fail otherwise
+        r = dapi.submit(photos[1].data, dapi.numbers[1], photos[1].value, key="pg-2")
+        if r.status_code == 202 or time.monotonic() > deadline:
+            break
+        assert r.status_code == 503, r.text
+        time.sleep(0.5)
+    assert r.status_code == 202, r.text
+    assert dapi.wait(r.json()["id"])["status"] == "accepted"  # the worker recovered too
