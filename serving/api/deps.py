@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -61,3 +61,6 @@ ReviewerKey = Annotated[Principal, Depends(scoped("reviewer"))]
 AdminKey = Annotated[Principal, Depends(scoped("admin"))]
 ImportKey = Annotated[Principal, Depends(scoped("billing", "admin"))]
 AnyKey = Annotated[Principal, Depends(scoped("billing", "reviewer", "analyst"))]
+
+# Row ids in paths: positive and within the databases' 32-bit integer columns.
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]

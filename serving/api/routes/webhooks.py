@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import select
 
 from ... import db, delivery
-from ..deps import AdminKey, ServiceDep, SessionDep, error
+from ..deps import AdminKey, RowId, ServiceDep, SessionDep, error
 from ..schemas import DeliveryOut, WebhookIn, WebhookOut
 
 router = APIRouter(prefix="/v1", tags=["delivery"])
@@ -34,7 +34,7 @@ def list_webhooks(session: SessionDep, key: AdminKey) -> list[WebhookOut]:
 @router.delete(
     "/webhooks/{endpoint_id}", status_code=204, responses={404: {"description": "No such endpoint"}}
 )
-def deactivate_webhook(endpoint_id: int, session: SessionDep, key: AdminKey) -> None:
+def deactivate_webhook(endpoint_id: RowId, session: SessionDep, key: AdminKey) -> None:
     """Stop sending new events to an endpoint (what is already in the outbox stays there)."""
     endpoint = session.get(db.WebhookEndpoint, endpoint_id)
     if endpoint is None:
@@ -76,7 +76,7 @@ def list_outbox(
     response_model=DeliveryOut,
     responses={404: {"description": "No such delivery"}},
 )
-def replay_delivery(delivery_id: int, svc: ServiceDep, key: AdminKey) -> DeliveryOut:
+def replay_delivery(delivery_id: RowId, svc: ServiceDep, key: AdminKey) -> DeliveryOut:
     """Send a delivery again now, even if it was delivered before (the receiver deduplicates by event id)."""
     if not delivery.replay(svc, delivery_id):
         raise error(404, "not_found", "no such delivery")
