@@ -1,0 +1,240 @@
+"""Load test of the distributed service: concurrent billing clients posting 1 MP photos.
+
+    python bench/load.py [--photos 600] [--clients 8] [--workers 2] [--rate 15]
+
+Starts everything the distributed mode needs on this machine: a fresh PostgreSQL database (127.0.0.1:5432),
+a RabbitMQ queue (127.0.0.1:5672), a SeaweedFS S3 server, the API (`meterverify serve`, one process) and
+`--workers` worker processes (`meterverify worker`, one job at a time each). Then the clients post every photo
+as fast as the service takes them (or at ``--rate`` per second), and the script waits until each is decided.
+
+Prints: sustained throughput (photos decided per second, first submit to last decision), submit-to-decision
+latency p50/p95/max, the API's own submit latency, and a loss check (every 202 has exactly one decision, every
+final decision exactly one event). Exits 1 if anything was lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import psycopg
+from tqdm import tqdm
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.latency import phone_jpeg  # noqa: E402
+from meterdata.synth import render_photo  # noqa: E402
+from tests.services.seaweedfs import start_seaweedfs  # noqa: E402
+
+POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+AMQP = "amqp://guest:guest@127.0.0.1:5672//"
+SIZE = (1152, 864)  # 1 MP
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--photos", type=int, default=600, help="photos to post (default 600)")
+    p.add_argument("--distinct", type=int, default=60, help="distinct photos rendered; reused by consumers")
+    p.add_argument("--clients", type=int, default=8, help="concurrent clients")
+    p.add_argument("--workers", type=int, default=2, help="worker processes")
+    p.add_argument("--rate", type=float, default=0, help="photos/s offered (default 0: as fast as taken)")
+    p.add_argument("--timeout", type=float, default=300, help="seconds to wait for the last decision")
+    return p
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def meterverify() -> str:
+    return str(Path(sys.executable).parent / "meterverify")
+
+
+def main(args: argparse.Namespace) -> int:
+    work = Path(tempfile.mkdtemp(prefix="meterverify-load-"))
+    name = f"mv_load_{secrets.token_hex(4)}"
+    with psycopg.connect(POSTGRES, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    s3 = start_seaweedfs(work / "s3")
+    port = free_port()
+    env = {
+        **os.environ,
+        "METERVERIFY_THREADS": "1",
+        "METERVERIFY_DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}",
+        "METERVERIFY_BROKER_URL": AMQP,
+        "METERVERIFY_TASK_QUEUE": f"load-{name}",
+        "METERVERIFY_S3_ENDPOINT": s3.endpoint,
+        "METERVERIFY_S3_ACCESS_KEY": s3.access_key,
+        "METERVERIFY_S3_SECRET_KEY": s3.secret_key,
+        "METERVERIFY_VAR_DIR": str(work / "var"),
+    }
+    procs: list[subprocess.Popen] = []
+    log = (work / "services.log").open("ab")
+
+    def start(*command: str) -> None:
+        procs.append(
+            subprocess.Popen(
+                [meterverify(), *command],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
+
+    try:
+        subprocess.run([meterverify(), "db", "upgrade"], env=env, check=True, stdout=log, stderr=log)
+        billing = subprocess.run([meterverify(), "keys", "create", "--scope", "billing", "--name", "load"], env=env,
+                                 check=True, capture_output=True, text=True).stdout.strip()  # fmt: skip
+        photos, csv = make_photos(args.distinct)
+        (work / "consumers.csv").write_text(csv[0])
+        (work / "readings.csv").write_text(csv[1])
+        subprocess.run([meterverify(), "consumers", "import", str(work / "consumers.csv"), "--readings", str(work / "readings.csv")],
+                       env=env, check=True, stdout=log, stderr=log)  # fmt: skip
+        start("serve", "--no-demo", "--port", str(port))
+        for _ in range(args.workers):
+            start("worker", "--pool", "solo", "--loglevel", "WARNING")
+        base = f"http://127.0.0.1:{port}"
+        wait_ready(base)
+        time.sleep(2)  # workers connect
+        rate = f"at {args.rate:g}/s" if args.rate else "as fast as taken"
+        print(
+            f"posting {args.photos} photos of {SIZE[0]}x{SIZE[1]} {rate}: {args.clients} clients, {args.workers} workers"
+        )
+        sent = post_all(base, billing, photos, args)
+        decided = wait_decided(env["METERVERIFY_DATABASE_URL"].replace("+psycopg", ""), sent, args.timeout)
+        return report(sent, decided, env["METERVERIFY_DATABASE_URL"].replace("+psycopg", ""))
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        s3.stop()
+        with psycopg.connect(POSTGRES, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        print(f"logs in {work}")
+
+
+def make_photos(n: int) -> tuple[list[tuple[bytes, str, str]], tuple[str, str]]:
+    """n readable 1 MP phone-like photos, one consumer each: (jpeg, consumer number, reading on the photo)."""
+    photos, consumers, readings = (
+        [],
+        ["consumer_number,meter_digits,meter_decimals,sanctioned_load_kw"],
+        ["consumer_number,date,reading"],
+    )
+    index = 0
+    with tqdm(total=n, desc="rendering photos", unit="photo") as bar:
+        while len(photos) < n:
+            _, sample = render_photo(77, index, SIZE)
+            if sample.readable and sample.mode == "kwh" and sample.digits:
+                number = f"L{len(photos):05d}"
+                photos.append((phone_jpeg(77, index, SIZE), number, sample.value))
+                consumers.append(f"{number},{len(sample.digits)},{sample.decimals},5")
+                bar.update()
+            index += 1
+    return photos, ("\n".join(consumers) + "\n", "\n".join(readings) + "\n")
+
+
+def wait_ready(base: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError("the API did not become ready")
+
+
+def post_all(
+    base: str, key: str, photos: list, args: argparse.Namespace
+) -> dict[str, tuple[datetime, float]]:
+    """Post --photos submissions; returns id -> (UTC time sent, seconds the API took to answer 202)."""
+    sent: dict[str, tuple[datetime, float]] = {}
+    bar = tqdm(total=args.photos, desc="submitting", unit="photo")
+
+    start = time.monotonic()
+
+    def client(worker: int) -> None:
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=60) as http:
+            for i in range(worker, args.photos, args.clients):
+                if args.rate:  # photo i is due at start + i / rate
+                    time.sleep(max(0.0, start + i / args.rate - time.monotonic()))
+                data, number, value = photos[i % len(photos)]
+                at, t0 = datetime.now(UTC), time.perf_counter()
+                r = http.post("/v1/submissions", headers={"Idempotency-Key": f"load-{i}"},
+                              files={"photo": ("m.jpg", data, "image/jpeg")},
+                              data={"consumer_number": number, "typed_reading": value})  # fmt: skip
+                if r.status_code != 202:
+                    raise RuntimeError(f"submission {i}: {r.status_code} {r.text[:200]}")
+                sent[r.json()["id"]] = (at, time.perf_counter() - t0)
+                bar.update()
+
+    with ThreadPoolExecutor(args.clients) as pool:
+        list(pool.map(client, range(args.clients)))
+    bar.close()
+    return sent
+
+
+def wait_decided(dsn: str, sent: dict, timeout: float) -> dict[str, datetime]:
+    deadline = time.monotonic() + timeout
+    with (
+        psycopg.connect(dsn, autocommit=True) as conn,
+        tqdm(total=len(sent), desc="decided", unit="photo") as bar,
+    ):
+        while True:
+            rows = conn.execute(
+                "SELECT id, decided_at FROM submissions WHERE decided_at IS NOT NULL"
+            ).fetchall()
+            bar.update(len(rows) - bar.n)
+            if len(rows) >= len(sent) or time.monotonic() > deadline:
+                return {i: at.replace(tzinfo=UTC) for i, at in rows}
+            time.sleep(0.25)
+
+
+def report(sent: dict, decided: dict, dsn: str) -> int:
+    latencies = sorted((decided[i] - at).total_seconds() for i, (at, _) in sent.items() if i in decided)
+    api_ms = sorted(s * 1000 for _, s in sent.values())
+    first = min(at for at, _ in sent.values())
+    span = (max(decided.values()) - first).total_seconds()
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute("SELECT count(*) FROM submissions").fetchone()[0]
+        statuses = dict(conn.execute("SELECT status, count(*) FROM submissions GROUP BY status").fetchall())
+        final = statuses.get("accepted", 0) + statuses.get("rejected", 0)
+        events = conn.execute("SELECT count(*), count(DISTINCT submission_id) FROM events").fetchone()
+    lost = len(sent) - len(decided)
+    print(f"\nthroughput: {len(decided) / span:.1f} photos/s decided ({len(decided)} in {span:.1f} s)")
+    print(f"submit-to-decision: p50 {statistics.median(latencies) * 1000:.0f} ms, "
+          f"p95 {latencies[int(0.95 * (len(latencies) - 1))] * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms")  # fmt: skip
+    print(
+        f"API answer (202): p50 {statistics.median(api_ms):.0f} ms, p95 {api_ms[int(0.95 * (len(api_ms) - 1))]:.0f} ms"
+    )
+    print(f"decisions: {statuses}")
+    ok = lost == 0 and rows == len(sent) and events[0] == events[1] == final
+    print(f"loss check: {len(sent)} accepted by the API, {rows} stored, {len(decided)} decided, "
+          f"{events[0]} events for {final} final decisions -> {'nothing lost' if ok else 'LOST OR DUPLICATED'}")  # fmt: skip
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(get_args_parser().parse_args()))
