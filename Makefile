@@ -19,7 +19,7 @@ install-all: $(BIN)/python
 	$(BIN)/pip install -q -e '.[train,dev]'
 
 run: install
-	$(BIN)/meterverify demo
+	$(BIN)/meterverify serve
 
 lint:
 	$(BIN)/ruff check .

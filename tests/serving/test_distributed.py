@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -30,23 +29,6 @@ from .conftest import Api, bearer
 from .helpers import Receiver, clear_photos, consumers_csv
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def database(postgres_url: str) -> Iterator[str]:
-    """A fresh PostgreSQL database for one test."""
-    name = f"mv_test_{secrets.token_hex(4)}"
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base = postgres_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-    yield f"{base}/{name}"
-    for _ in range(20):  # PostgreSQL may still be restarting after the restart test
-        try:
-            with psycopg.connect(postgres_url, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            return
-        except psycopg.OperationalError:
-            time.sleep(0.5)
 
 
 @dataclass

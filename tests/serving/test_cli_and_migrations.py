@@ -1,0 +1,120 @@
+"""The service's commands (`serve`, `db upgrade`, `keys create`, `consumers import`) and the migrations."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, inspect
+
+from serving.database import make_engine, pending_migrations, upgrade
+from serving.db import Base
+
+EXE = str(Path(sys.executable).parent / "meterverify")
+
+
+def run(*args: str, env: dict, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run([EXE, *args], env=env, capture_output=True, text=True, check=check, timeout=120)
+
+
+def test_migrations_match_the_models_on_postgres(database: str) -> None:
+    engine = make_engine(database)
+    assert pending_migrations(engine)
+    upgrade(engine)
+    upgrade(engine)  # again: nothing to do
+    assert not pending_migrations(engine)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == [], "models changed without a migration: alembic revision --autogenerate"
+    engine.dispose()
+
+
+def test_migrations_on_sqlite(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    assert "submissions" in inspect(create_engine(f"sqlite:///{tmp_path / 'x.db'}")).get_table_names()
+
+
+def test_db_keys_and_consumers_commands(database: str, tmp_path: Path) -> None:
+    env = {**os.environ, "METERVERIFY_DATABASE_URL": database, "METERVERIFY_VAR_DIR": str(tmp_path)}
+    assert "up to date" in run("db", "upgrade", env=env).stdout
+    key = run(
+        "keys", "create", "--scope", "billing", "--scope", "reviewer", "--name", "erp", env=env
+    ).stdout.strip()
+    assert re.fullmatch(r"mvk_[0-9a-f]{12}_[A-Za-z0-9_-]{32}", key)
+    bad = run("keys", "create", "--scope", "root", env=env, check=False)
+    assert bad.returncode != 0 and "scopes must be some of" in bad.stderr
+    (tmp_path / "c.csv").write_text(
+        "consumer_number,meter_digits,meter_decimals,sanctioned_load_kw\nA-1,6,1,3\n"
+    )
+    (tmp_path / "r.csv").write_text("consumer_number,date,reading\nA-1,2026-10-02,1234.5\nB-9,2026-10-02,1\n")
+    failed = run(
+        "consumers",
+        "import",
+        str(tmp_path / "c.csv"),
+        "--readings",
+        str(tmp_path / "r.csv"),
+        env=env,
+        check=False,
+    )
+    assert failed.returncode == 1 and "unknown consumer 'B-9'" in failed.stderr
+    (tmp_path / "r.csv").write_text("consumer_number,date,reading\nA-1,2026-10-02,1234.5\n")
+    ok = run("consumers", "import", str(tmp_path / "c.csv"), "--readings", str(tmp_path / "r.csv"), env=env)
+    assert ok.stdout.strip() == "imported 1 consumers, 1 readings"
+
+
+def test_serve_with_no_configuration_runs_the_demo(tmp_path: Path) -> None:
+    """What `make run` does: SQLite, a photo folder, in-process tasks, demo consumers, photos and keys."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("METERVERIFY_")}
+    port = 28000 + os.getpid() % 1000
+    proc = subprocess.Popen([EXE, "serve", "--port", str(port)], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)  # fmt: skip
+    try:
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if "Uvicorn running" in line or "Application startup complete" in line:
+                break
+        out = "".join(lines)
+        key = re.search(r"demo billing key:\s+(\S+)", out).group(1)
+        assert f"http://127.0.0.1:{port}/docs" in out
+        photo = tmp_path / "var/demo/photos/DEMO-0001.jpg"
+        value = re.search(r"typed_reading=(\S+)", out).group(1)
+        base = f"http://127.0.0.1:{port}"
+        assert httpx.get(f"{base}/readyz").status_code == 200
+        r = httpx.post(f"{base}/v1/submissions", headers={"Authorization": f"Bearer {key}", "Idempotency-Key": "demo"},
+                       files={"photo": ("m.jpg", photo.read_bytes(), "image/jpeg")},
+                       data={"consumer_number": "DEMO-0001", "typed_reading": value})  # fmt: skip
+        assert r.status_code == 202, r.text
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            body = httpx.get(
+                f"{base}/v1/submissions/{r.json()['id']}", headers={"Authorization": f"Bearer {key}"}
+            ).json()
+            if body["decided_at"]:
+                break
+            time.sleep(0.1)
+        assert body["status"] in ("accepted", "needs_review") and body["read"]["value"] == value
+        assert (tmp_path / "var/meterverify.db").is_file()
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(20)
+
+
+@pytest.mark.parametrize(
+    "args", [["--help"], ["serve", "--help"], ["worker", "--help"], ["keys", "create", "--help"]]
+)
+def test_help_explains(args: list[str]) -> None:
+    out = subprocess.run([EXE, *args], capture_output=True, text=True, check=True).stdout
+    assert len(out.splitlines()) > 5
