@@ -80,6 +80,9 @@ def worker(
     name: Annotated[
         str | None, typer.Option(help="Worker name, unique per host (default: meterverify-<pid>@<host>).")
     ] = None,
+    metrics_port: Annotated[
+        int, typer.Option(help="Serve Prometheus metrics (read latency, decisions) on this port; 0: off.")
+    ] = 0,
 ) -> None:
     """Run a Celery worker: fetches photos, reads them, decides, and delivers the events.
 
@@ -96,6 +99,12 @@ def worker(
         )
     import os
 
+    if metrics_port:  # with --pool solo or threads the jobs run in this process, so its metrics are theirs
+        from prometheus_client import start_http_server
+
+        from serving.metrics import REGISTRY
+
+        start_http_server(metrics_port, registry=REGISTRY)
     celery_app.conf.broker_url = settings.broker_url
     name = name or f"meterverify-{os.getpid()}@%h"
     celery_app.worker_main(

@@ -28,6 +28,12 @@ FINAL = (v.ACCEPTED, v.REJECTED)
 DECIDED = (v.ACCEPTED, v.NEEDS_REVIEW, v.REJECTED)
 EVENT_DECIDED = "submission.decided"
 PHASH_BANDS = 8
+# A submission whose processing failed this often goes to a reviewer instead of being tried forever.
+MAX_ATTEMPTS = 5
+
+
+def _unreadable(reason: str, message: str) -> dict:
+    return {"readable": False, "reason": reason, "quality": [], "messages": [message]}
 
 
 def process(svc: Service, submission_id: str) -> str | None:
@@ -43,15 +49,13 @@ def process(svc: Service, submission_id: str) -> str | None:
         if sub.status in DECIDED:
             return sub.status
         sub.status, sub.attempts, sub.updated_at = "processing", sub.attempts + 1, db.utcnow()
-        digest = sub.photo_sha256
-    try:
-        data = svc.store.get(digest)
-    except PhotoMissing:
-        reading = {"readable": False, "reason": "photo_missing", "quality": [], "messages": ["photo lost"]}
+        digest, attempts = sub.photo_sha256, sub.attempts
+    if attempts > MAX_ATTEMPTS:
+        reading = _unreadable(
+            "processing_failed", f"processing failed {MAX_ATTEMPTS} times; a person must look"
+        )
     else:
-        start = time.perf_counter()
-        reading = svc.reader.read(data).to_dict()
-        metrics.READ_SECONDS.observe(time.perf_counter() - start)
+        reading = _read(svc, digest)
     with svc.decision_lock(), svc.sessions.begin() as s:
         sub = s.get(db.Submission, submission_id)
         consumer = _lock_consumer(s, sub.consumer_number)
@@ -62,6 +66,21 @@ def process(svc: Service, submission_id: str) -> str | None:
         if _record(s, sub, decision, reading, day):
             metrics.DECISIONS.labels(decision.status, "automatic").inc()
         return s.get(db.Submission, submission_id).status
+
+
+def _read(svc: Service, digest: str) -> dict:
+    try:
+        data = svc.store.get(digest)  # StoreUnavailable: the caller retries later
+    except PhotoMissing:
+        return _unreadable("photo_missing", "the photo is missing from the store")
+    start = time.perf_counter()
+    try:
+        reading = svc.reader.read(data).to_dict()
+    except Exception:  # a bug in reading must not lose the submission: a person looks at it instead
+        log.exception("reading photo %s failed", digest)
+        return _unreadable("reader_error", "the photo could not be read (internal error)")
+    metrics.READ_SECONDS.observe(time.perf_counter() - start)
+    return reading
 
 
 def settle(

@@ -291,3 +291,28 @@ def test_readyz_and_metrics(api: Api) -> None:
     assert 'meterverify_submissions{status="accepted"} 1.0' in text
     assert "meterverify_queue_depth 0.0" in text
     assert "meterverify_read_seconds_count" in text
+
+
+def test_a_reader_crash_sends_the_submission_to_review_not_into_a_loop(api: Api, monkeypatch) -> None:
+    def broken(data: bytes):
+        raise RuntimeError("model exploded")
+
+    monkeypatch.setattr(api.svc.reader, "read", broken)
+    r = api.submit(api.photos[0].data, api.numbers[0], api.photos[0].value)
+    body = api.wait(r.json()["id"])
+    assert body["status"] == "needs_review"
+    assert body["read"]["readable"] is False
+    assert [reason["code"] for reason in body["reasons"]] == ["reading_unclear"]
+
+
+def test_a_submission_that_keeps_failing_goes_to_review_after_max_attempts(api: Api) -> None:
+    from serving import pipeline
+
+    r = api.submit(api.photos[0].data, api.numbers[0], api.photos[0].value)
+    sub_id = api.wait(r.json()["id"])["id"]
+    with api.svc.sessions.begin() as s:  # as if it had failed over and over
+        sub = s.get(db.Submission, sub_id)
+        sub.status, sub.attempts, sub.decision = "processing", pipeline.MAX_ATTEMPTS, None
+    assert pipeline.process(api.svc, sub_id) == "needs_review"
+    with api.svc.sessions() as s:
+        assert s.get(db.Submission, sub_id).reading["reason"] == "processing_failed"

@@ -231,3 +231,22 @@ def test_postgres_restart_the_service_recovers(dapi: Api, cluster: Cluster, tmp_
         time.sleep(0.5)
     assert r.status_code == 202, r.text
     assert dapi.wait(r.json()["id"])["status"] == "accepted"  # the worker recovered too
+
+
+def test_broker_down_at_submit_the_job_is_queued_when_it_is_back(
+    dapi: Api, cluster: Cluster, tmp_path: Path
+) -> None:
+    cluster.start_worker(tmp_path / "worker.log")
+    dapi.svc.settings.stale_after_s = 2  # the sweeper looks for undecided submissions this old
+    photo = dapi.photos[2]
+    subprocess.run(["rabbitmqctl", "stop_app"], check=True, capture_output=True, timeout=120)
+    try:
+        r = dapi.submit(photo.data, dapi.numbers[2], photo.value, key="broker")
+        assert r.status_code == 202, r.text  # stored and committed: the job is not lost
+        ready = dapi.client.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["checks"]["broker"].startswith("down")
+    finally:
+        subprocess.run(["rabbitmqctl", "start_app"], check=True, capture_output=True, timeout=120)
+    body = dapi.wait(r.json()["id"], timeout=90)
+    assert body["status"] == "accepted", body
+    assert _events_per_submission(dapi) == {body["id"]: 1}
