@@ -1,7 +1,8 @@
 """Demo data for the embedded service: consumers with a reading history, matching photos, and API keys.
 
 The photos are synthetic (seed 2026, never trained on) and land in ``var/demo/photos/<consumer>.jpg``; each
-consumer's history ends a month before the reading on its photo, with plausible daily use.
+consumer's history ends a month before the reading on its photo, with plausible daily use. The last two are
+photos the shipped models cannot read with confidence, so a demo shows the review path too.
 """
 
 from __future__ import annotations
@@ -40,14 +41,25 @@ def _history_csv(rows: list[tuple[str, Reading]], today: datetime) -> str:
 def seed(svc: Service, n: int = 8) -> Demo:
     folder = svc.settings.var_dir / "demo" / "photos"
     folder.mkdir(parents=True, exist_ok=True)
-    found: list[tuple[str, bytes, str, str]] = []
-    index = 0
-    while len(found) < n and index < 200:
+    # Mostly photos the shipped models read clearly (they are accepted when typed right), and a few they
+    # do not (they go to review), so the demo shows both paths.
+    clear, unclear = [], []
+    for index in range(200):
+        if len(clear) >= n - 2 and len(unclear) >= 2:
+            break
         data, sample = render_photo(DEMO_SEED, index, size=(1280, 960), split="test")
-        index += 1
-        if sample.readable and sample.mode == "kwh" and sample.digits:
-            number = f"DEMO-{len(found) + 1:04d}"
-            found.append((number, data, sample.digits, sample.value))
+        if not (sample.readable and sample.mode == "kwh" and sample.digits):
+            continue
+        reading = svc.reader.read(data)
+        is_clear = (
+            reading.readable
+            and reading.value == sample.value
+            and reading.confidence >= 0.9
+            and not reading.quality
+        )
+        (clear if is_clear else unclear).append((data, sample.digits, sample.value))
+    chosen = clear[: n - 2] + unclear[:2]
+    found = [(f"DEMO-{i + 1:04d}", *photo) for i, photo in enumerate(chosen)]
     consumers_csv = "consumer_number,meter_digits,meter_decimals,sanctioned_load_kw\n" + "".join(
         f"{number},{len(digits)},{Reading.parse(value).decimals},5\n" for number, _, digits, value in found
     )

@@ -15,6 +15,7 @@ from datetime import timedelta
 from functools import cache
 
 from celery import Celery
+from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
@@ -26,7 +27,7 @@ from .store import StoreUnavailable
 
 log = logging.getLogger("meterverify.tasks")
 
-TRANSIENT = (StoreUnavailable, OperationalError)
+TRANSIENT = (StoreUnavailable, OperationalError, SoftTimeLimitExceeded)
 
 
 def run_submission(svc: Service, submission_id: str) -> str | None:
@@ -77,6 +78,8 @@ celery_app.conf.update(
     broker_connection_timeout=3,
     task_publish_retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5},
     worker_hijack_root_logger=False,
+    task_soft_time_limit=120,  # a job hung on I/O is stopped and retried instead of holding a worker
+    task_time_limit=150,
 )
 
 

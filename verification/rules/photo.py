@@ -5,6 +5,13 @@ from __future__ import annotations
 from ..config import PhotoLimits
 from ..model import Finding, PhotoFacts
 
+_QUALITY_WORDS = {
+    "blurred": "blurred",
+    "glare": "glare on the display",
+    "too_dark": "too dark",
+    "low_contrast": "low contrast",
+}
+
 
 def check(photo: PhotoFacts, quality: tuple[str, ...], limits: PhotoLimits) -> list[Finding]:
     findings = []
@@ -13,7 +20,8 @@ def check(photo: PhotoFacts, quality: tuple[str, ...], limits: PhotoLimits) -> l
             Finding(
                 "photo_quality",
                 "review",
-                "the photo is " + ", ".join(q.replace("_", " ") for q in quality),
+                "the photo is not clear: "
+                + ", ".join(_QUALITY_WORDS.get(q, q.replace("_", " ")) for q in quality),
                 {"flags": list(quality)},
             )
         )
