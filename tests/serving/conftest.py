@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from fastapi.testclient import TestClient
 from meterverify.settings import Settings
 from serving import keys
 from serving.api import create_app
+from serving.database import upgrade
 from serving.service import Service
 
 from .helpers import IN_WINDOW, MeterPhoto, Receiver, clear_photos, consumers_csv
@@ -67,10 +69,11 @@ def embedded_settings(root: Path, **overrides) -> Settings:
     )
 
 
-@pytest.fixture
-def api(tmp_path: Path) -> Iterator[Api]:
-    settings = embedded_settings(tmp_path)
+@contextmanager
+def running_api(settings: Settings) -> Iterator[Api]:
+    """The app with its lifespan running, an API key per scope, and a consumer per clearly read photo."""
     svc = Service.from_settings(settings)
+    upgrade(svc.engine)
     with TestClient(create_app(settings, service=svc)) as client:
         with svc.sessions.begin() as s:
             made = {scope: bearer(keys.create_key(s, f"test {scope}", [scope])) for scope in keys.SCOPES}
@@ -89,6 +92,12 @@ def api(tmp_path: Path) -> Iterator[Api]:
             client, svc, made["billing"], made["reviewer"], made["admin"], made["analyst"], numbers, photos
         )
     svc.close()
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[Api]:
+    with running_api(embedded_settings(tmp_path)) as a:
+        yield a
 
 
 @pytest.fixture

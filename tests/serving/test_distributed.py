@@ -16,16 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from meterverify.settings import Settings
-from serving import db, keys
-from serving.api import create_app
-from serving.database import upgrade
-from serving.service import Service
+from serving import db
 
-from .conftest import Api, bearer
+from .conftest import Api, running_api
 from .helpers import Receiver, clear_photos, consumers_csv
 
 pytestmark = pytest.mark.slow
@@ -99,26 +95,8 @@ def cluster(database: str, amqp_url: str, s3_server, tmp_path: Path) -> Iterator
 
 @pytest.fixture
 def dapi(cluster: Cluster) -> Iterator[Api]:
-    svc = Service.from_settings(cluster.settings)
-    upgrade(svc.engine)
-    with TestClient(create_app(cluster.settings, service=svc)) as client:
-        with svc.sessions.begin() as s:
-            made = {scope: bearer(keys.create_key(s, f"test {scope}", [scope])) for scope in keys.SCOPES}
-        photos = clear_photos()
-        consumers, readings, numbers = consumers_csv(photos)
-        r = client.post(
-            "/v1/consumers/import",
-            headers=made["admin"],
-            files={
-                "consumers": ("c.csv", consumers, "text/csv"),
-                "readings": ("r.csv", readings, "text/csv"),
-            },
-        )
-        assert r.status_code == 200, r.text
-        yield Api(
-            client, svc, made["billing"], made["reviewer"], made["admin"], made["analyst"], numbers, photos
-        )
-    svc.close()
+    with running_api(cluster.settings) as a:
+        yield a
 
 
 def _wait_all(api: Api, ids: list[str], timeout: float = 60) -> list[dict]:
