@@ -106,9 +106,10 @@ def import_csv(s: Session, consumers_csv: str | None, readings_csv: str | None) 
     consumers = parse_consumers(consumers_csv, errors) if consumers_csv else []
     readings = parse_readings(readings_csv, errors) if readings_csv else []
     known = {c.number for c in consumers}
-    wanted = {r.consumer_number for r in readings} - known
-    if wanted:
-        known |= set(s.scalars(select(db.Consumer.number).where(db.Consumer.number.in_(wanted))).all())
+    known |= {
+        c.number
+        for c in _existing(s, db.Consumer, db.Consumer.number, {r.consumer_number for r in readings} - known)
+    }
     errors += [
         f"readings.csv: unknown consumer {r.consumer_number!r}"
         for r in readings
@@ -116,17 +117,38 @@ def import_csv(s: Session, consumers_csv: str | None, readings_csv: str | None) 
     ]
     if errors:
         raise CsvImportError(errors[:MAX_ERRORS])
+    # One lookup per thousand consumers, not one per row: files run to millions of rows.
+    stored = {
+        c.number: c for c in _existing(s, db.Consumer, db.Consumer.number, {c.number for c in consumers})
+    }
     for c in consumers:
-        s.merge(c)
-    s.flush()
-    for r in readings:
-        old = s.scalar(
-            select(db.PastReading).where(
-                db.PastReading.consumer_number == r.consumer_number, db.PastReading.on == r.on
-            )
-        )
-        if old is not None:
-            old.reading, old.meter_replaced = r.reading, r.meter_replaced
+        if (old := stored.get(c.number)) is None:
+            s.add(c)
         else:
+            old.meter_digits, old.meter_decimals = c.meter_digits, c.meter_decimals
+            old.sanctioned_load_kw, old.utility = c.sanctioned_load_kw, c.utility
+    s.flush()
+    numbers = {r.consumer_number for r in readings}
+    past = {
+        (p.consumer_number, p.on): p
+        for p in _existing(s, db.PastReading, db.PastReading.consumer_number, numbers)
+    }
+    for r in readings:
+        if (old := past.get((r.consumer_number, r.on))) is None:
             s.add(r)
+            past[(r.consumer_number, r.on)] = (
+                r  # a second row for the same day in the file replaces the first
+            )
+        else:
+            old.reading, old.meter_replaced = r.reading, r.meter_replaced
     return ImportResult(len(consumers), len(readings))
+
+
+def _existing(s: Session, model, column, values: set[str], chunk: int = 1000) -> list:
+    """Rows of ``model`` whose ``column`` is in ``values``, fetched a chunk at a time."""
+    ordered = sorted(values)
+    return [
+        row
+        for i in range(0, len(ordered), chunk)
+        for row in s.scalars(select(model).where(column.in_(ordered[i : i + chunk])))
+    ]

@@ -43,6 +43,13 @@ def deliver_due(svc: Service, limit: int = 100, event_seq: int | None = None) ->
     return sum(_deliver_one(svc, delivery_id) for delivery_id in ids)
 
 
+def deliver_submission_event(svc: Service, submission_id: str) -> int:
+    """Send a just-decided submission's event now rather than at the next sweep."""
+    with svc.sessions() as s:
+        seq = s.scalar(select(db.Event.seq).where(db.Event.submission_id == submission_id))
+    return deliver_due(svc, event_seq=seq) if seq is not None else 0
+
+
 def _claim(svc: Service, delivery_id: int) -> bool:
     now = db.utcnow()
     with svc.sessions.begin() as s:

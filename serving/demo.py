@@ -10,10 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import update
+
 from meterdata.synth.scene import render_photo
 from verification import Reading
 
-from . import consumers, keys
+from . import consumers, db, keys
 from .service import Service
 
 DEMO_SEED = 2026
@@ -73,6 +75,12 @@ def seed(svc: Service, n: int = 8) -> Demo:
         photos.append((str(path), number, value))
     with svc.decision_lock(), svc.sessions.begin() as s:
         consumers.import_csv(s, consumers_csv, history)
+        # Fresh keys each start; the last start's demo keys stop working rather than pile up.
+        s.execute(
+            update(db.ApiKey)
+            .where(db.ApiKey.name.startswith("demo "), db.ApiKey.revoked_at.is_(None))
+            .values(revoked_at=db.utcnow())
+        )
         made = {
             scope: keys.create_key(s, f"demo {scope}", [scope]) for scope in ("billing", "admin", "reviewer")
         }

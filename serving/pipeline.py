@@ -83,9 +83,7 @@ def _read(svc: Service, digest: str) -> dict:
     return reading
 
 
-def settle(
-    svc: Service, submission_id: str, reviewer: str, value: v.Reading | None, why: str = ""
-) -> db.Submission:
+def settle(svc: Service, submission_id: str, reviewer: str, value: v.Reading | None, why: str = "") -> None:
     """A reviewer accepts (with ``value``) or rejects (``value`` None, with ``why``) a submission in review."""
     with svc.decision_lock(), svc.sessions.begin() as s:
         sub = s.get(db.Submission, submission_id)
@@ -105,7 +103,6 @@ def settle(
             s, sub, settled, sub.reading, local_date(sub.submitted_at, config.window), expect=v.NEEDS_REVIEW
         )
         metrics.DECISIONS.labels(settled.status, "reviewer").inc()
-        return sub
 
 
 def _lock_consumer(s: Session, number: str) -> db.Consumer:

@@ -10,6 +10,7 @@ import threading
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Protocol
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -68,14 +69,12 @@ class Service:
         self.engine.dispose()
 
 
-class TaskQueue:
+class TaskQueue(Protocol):
     """Runs ``process_submission(id)`` somewhere: in this process (embedded) or on Celery workers."""
 
-    def enqueue(self, submission_id: str) -> None:
-        raise NotImplementedError
+    def enqueue(self, submission_id: str) -> None: ...
 
     def ping(self) -> None:
         """Raise unless tasks can be queued."""
 
-    def close(self) -> None:
-        pass
+    def close(self) -> None: ...

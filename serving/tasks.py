@@ -34,23 +34,23 @@ def run_submission(svc: Service, submission_id: str) -> str | None:
     """Process a submission, then try to deliver its event at once (the sweeper retries what fails)."""
     status = pipeline.process(svc, submission_id)
     if status in pipeline.FINAL:
-        with svc.sessions() as s:
-            seq = s.scalar(select(db.Event.seq).where(db.Event.submission_id == submission_id))
-        if seq is not None:
-            delivery.deliver_due(svc, event_seq=seq)
+        delivery.deliver_submission_event(svc, submission_id)
     return status
 
 
 # --- embedded: a thread pool in this process -------------------------------------------------------------
 
 
-class InProcessQueue(TaskQueue):
+class InProcessQueue:
     def __init__(self, svc: Service) -> None:
         self.svc = svc
         self.pool = ThreadPoolExecutor(svc.settings.inprocess_workers, thread_name_prefix="meterverify-task")
 
     def enqueue(self, submission_id: str) -> None:
         self.pool.submit(self._run, submission_id)
+
+    def ping(self) -> None:
+        pass  # the pool is this process
 
     def _run(self, submission_id: str) -> None:
         try:
@@ -83,7 +83,7 @@ celery_app.conf.update(
 )
 
 
-class CeleryQueue(TaskQueue):
+class CeleryQueue:
     def __init__(self, svc: Service) -> None:
         celery_app.conf.broker_url = svc.settings.broker_url
         self.queue_name = svc.settings.task_queue
@@ -94,6 +94,9 @@ class CeleryQueue(TaskQueue):
     def ping(self) -> None:
         with celery_app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=3)
+
+    def close(self) -> None:
+        pass  # queued jobs live in the broker
 
 
 @cache

@@ -35,13 +35,12 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 
 def get_principal(
-    svc: ServiceDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
     unauthorized = {"WWW-Authenticate": "Bearer"}
     if credentials is None:
         raise error(401, "no_api_key", "send an API key: Authorization: Bearer <key>", unauthorized)
-    with svc.sessions() as s:
-        principal = authenticate(s, credentials.credentials)
+    principal = authenticate(session, credentials.credentials)
     if principal is None:
         raise error(401, "bad_api_key", "the API key is unknown or revoked", unauthorized)
     return principal

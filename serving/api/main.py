@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from meterverify.settings import Settings, get_settings
 
 from .. import metrics
-from ..database import pending_migrations, upgrade
+from ..database import pending_migrations
 from ..service import Service
 from ..store import StoreUnavailable
 from ..tasks import Sweeper
@@ -35,9 +35,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         svc = service or Service.from_settings(settings)
-        if svc.engine.dialect.name == "sqlite":
-            upgrade(svc.engine)  # embedded: the database is ours, keep it current
-        elif pending_migrations(svc.engine):
+        if pending_migrations(svc.engine):  # `meterverify serve` upgrades an embedded (SQLite) database
             raise RuntimeError("the database schema is not current: run `meterverify db upgrade`")
         app.state.service = svc
         metrics.watch_database(svc.sessions)

@@ -316,3 +316,17 @@ def test_a_submission_that_keeps_failing_goes_to_review_after_max_attempts(api: 
     assert pipeline.process(api.svc, sub_id) == "needs_review"
     with api.svc.sessions() as s:
         assert s.get(db.Submission, sub_id).reading["reason"] == "processing_failed"
+
+
+def test_demo_seed_twice_revokes_the_first_demo_keys(api: Api) -> None:
+    from serving import demo, keys
+
+    first = demo.seed(api.svc, n=3)
+    second = demo.seed(api.svc, n=3)
+    with api.svc.sessions() as s:
+        assert keys.authenticate(s, first.billing_key) is None
+        assert keys.authenticate(s, second.billing_key).allows("billing")
+    assert (
+        api.client.get("/v1/consumers/DEMO-0001/readings", headers=bearer(second.billing_key)).status_code
+        == 200
+    )

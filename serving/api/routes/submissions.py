@@ -9,7 +9,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Header, Response, UploadFile
+from fastapi import APIRouter, BackgroundTasks, File, Form, Header, Response, UploadFile
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from verification import Reading
 from vision.image import sniff_format
 
-from ... import db, metrics, pipeline
+from ... import db, delivery, metrics, pipeline
 from ...consumers import CONSUMER_NUMBER
 from ..deps import AnyKey, BillingKey, ReviewerKey, ServiceDep, SessionDep, error
 from ..schemas import SubmissionOut
@@ -198,7 +198,7 @@ class ReviewIn(BaseModel):
     responses={404: {"description": "No such submission"}, 409: {"description": "Not waiting for review"}},
 )
 def review_submission(
-    submission_id: uuid.UUID, body: ReviewIn, svc: ServiceDep, key: ReviewerKey
+    submission_id: uuid.UUID, body: ReviewIn, background: BackgroundTasks, svc: ServiceDep, key: ReviewerKey
 ) -> SubmissionOut:
     """Settle a submission that needs review: accept it with the reading the photo shows, or reject it."""
     value = None
@@ -208,10 +208,12 @@ def review_submission(
         except ValueError as e:
             raise error(422, "malformed_reading", str(e)) from None
     try:
-        sub = pipeline.settle(svc, str(submission_id), f"key:{key.name}", value, body.reason)
+        pipeline.settle(svc, str(submission_id), f"key:{key.name}", value, body.reason)
     except LookupError:
         raise error(404, "not_found", "no such submission") from None
     except ValueError as e:
         raise error(409, "not_in_review", str(e)) from None
+    # Billing hears of it now, after this answer, not at the next sweep.
+    background.add_task(delivery.deliver_submission_event, svc, str(submission_id))
     with svc.sessions() as s:
-        return SubmissionOut(**pipeline.submission_view(s.get(db.Submission, sub.id)))
+        return SubmissionOut(**pipeline.submission_view(s.get(db.Submission, str(submission_id))))
