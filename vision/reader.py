@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from functools import cache
@@ -17,10 +18,14 @@ from pathlib import Path
 import numpy as np
 
 from .detect import DisplayDetector
+from .detect.text import TextDetector
 from .geometry import quad_size, rectify
 from .image import ImageError, Photo, decode_photo
+from .locate import Candidate, Locator, Meter
 from .ocr import DigitReader
 from .ocr.charset import INPUT_HEIGHT
+from .ocr.model import ROLLING_RUNNER_UP, StripReading
+from .ocr.ppocr import TextRecognizer
 from .phash import phash
 from .quality import check_strip
 
@@ -30,6 +35,15 @@ CALIBRATION = Path(__file__).parent / "ocr" / "weights" / "calibration.json"
 MIN_SOURCE_HEIGHT = INPUT_HEIGHT
 # Below this calibrated confidence a reading is not offered as readable at all.
 UNREADABLE_BELOW = 0.2
+# The raw confidence is multiplied by this when our own reader does not read the same digits.
+AGREEMENT_MISSING = 0.5
+MODE_WORDS = {
+    "history": "a billing-history register",
+    "kw_md": "the maximum demand (kW MD)",
+    "date": "a date",
+    "time": "a time",
+    "segment_test": "the segment test",
+}
 
 
 @dataclass
@@ -82,6 +96,7 @@ class MeterReader:
     def __init__(self) -> None:
         self.detector = DisplayDetector()
         self.reader = DigitReader()
+        self.locator = Locator(TextDetector(), TextRecognizer())
         self.calibrate = Calibrator()
 
     def read(self, data: bytes) -> MeterReading:
@@ -99,55 +114,60 @@ class MeterReader:
         result.photo_hash = f"{phash(photo.image):016x}"
         return result
 
-    def _read_photo(self, photo: Photo) -> MeterReading:
+    def _read_photo(self, photo: Photo, meter: Meter | None = None) -> MeterReading:
         found = self.detector.detect(photo.image)
-        if found is None:
+        region = self.locator.find(photo, meter, found.quad if found is not None else None)
+        if region is None:
             return MeterReading(
                 quality=["no_display"], reason="no_display", messages=["no meter display found in the photo"]
             )
-        image, quad = self._source_for(photo, found.quad)
-        strip = rectify(image, quad, INPUT_HEIGHT)
+        result, _ = self._describe(photo, region)
+        return result
+
+    def _describe(self, photo: Photo, region: Candidate) -> tuple[MeterReading, StripReading | None]:
+        """The reading of a chosen region: digits, confidences, mode, quality, the second opinion."""
+        image, quad = self._source_for(photo, region.quad)
         flags = check_strip(rectify(image, quad, 2 * INPUT_HEIGHT))
-        strip_reading = self.reader.read(strip)
-        scale = photo.width / image.shape[1]
-        display = {
-            "quad": [[round(float(x) * scale, 1), round(float(y) * scale, 1)] for x, y in quad],
-            "score": round(found.score, 4),
-        }
+        second = self.reader.read(rectify(image, quad, INPUT_HEIGHT))
+        digit_chars = [c for c in region.run if c.char != "."]
+        rolling = [_rolling(c) for c in digit_chars]
+        scale = photo.width / photo.image.shape[1]
+        mode = display_mode(region)
         result = MeterReading(
-            digits=strip_reading.digits or None,
-            decimals=strip_reading.decimals,
-            value=reading_value(strip_reading.digits, strip_reading.decimals)
-            if strip_reading.digits
-            else None,
-            digit_confidences=strip_reading.digit_confidences,
-            rolling=[list(r) if r else None for r in strip_reading.rolling],
-            display=display,
-            mode=strip_reading.mode,
+            digits=region.digits or None,
+            decimals=region.decimals,
+            value=reading_value(region.digits, region.decimals) if region.digits else None,
+            digit_confidences=[round(c.confidence, 4) for c in digit_chars],
+            rolling=[list(r) if r else None for r in rolling],
+            display={
+                "quad": [[round(float(x) * scale, 1), round(float(y) * scale, 1)] for x, y in region.quad],
+                "score": round(float(region.score), 4),
+                "source": region.source,
+            },
+            mode=mode,
             quality=[f.code for f in flags],
             messages=[f.message for f in flags],
         )
+        agree = second.digits.lstrip("0") == region.digits.lstrip("0")
         raw = (
-            math.prod(strip_reading.digit_confidences) * strip_reading.mode_confidence * found.score
-            if strip_reading.digits
+            math.prod(result.digit_confidences) * (1.0 if agree else AGREEMENT_MISSING)
+            if region.digits
             else 0.0
         )
         result.raw_confidence = round(raw, 4)
         result.confidence = round(self.calibrate(raw), 4)
-        if not strip_reading.digits or strip_reading.mode == "none":
+        if not region.digits:
             result.reason = "no_digits"
             result.messages.append("no digits could be read on the display")
-        elif strip_reading.mode != "kwh":
-            result.reason = f"display_mode_{strip_reading.mode}"
-            result.messages.append(
-                f"the display shows {strip_reading.mode.replace('_', ' ')}, not the kWh reading"
-            )
+        elif mode != "kwh":
+            result.reason = f"display_mode_{mode}"
+            result.messages.append(f"the display shows {MODE_WORDS.get(mode, mode)}, not the kWh reading")
         elif result.confidence < UNREADABLE_BELOW:
             result.reason = "low_confidence"
             result.messages.append("the digits cannot be read with any confidence")
         else:
             result.readable = True
-        return result
+        return result, second
 
     @staticmethod
     def _source_for(photo: Photo, quad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -160,6 +180,40 @@ class MeterReader:
             return photo.image, quad
         image = photo.at_factor(factor)
         return image, quad * (image.shape[1] / photo.image.shape[1])
+
+
+def _rolling(c) -> tuple[str, str] | None:
+    """(lower, upper) when a drum is caught between two consecutive figures."""
+    alt = c.runner_up
+    if alt is None or not alt.isdigit() or c.runner_up_p < ROLLING_RUNNER_UP:
+        return None
+    step = (int(alt) - int(c.char)) % 10
+    if step == 1:
+        return c.char, alt
+    if step == 9:
+        return alt, c.char
+    return None
+
+
+_UNIT = re.compile(r"k?\s*w\s*h", re.IGNORECASE)
+
+
+def display_mode(region: Candidate) -> str:
+    """What the display shows: the kWh register, or another register, a date, a time, the segment test."""
+    index = re.sub(r"[^0-9A-Z]", "", _UNIT.sub("", region.suffix).upper())
+    if "MD" in index or index == "KW":
+        return "kw_md"
+    # Register indices on Indian static meters: 1B..6B (billing history), H1.., a digit read in its place.
+    if re.search(r"[0-9BHD]", index):
+        return "history"
+    raw = region.line.raw
+    if re.search(r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}", raw):
+        return "date"
+    if re.search(r"\d{1,2}:\d{2}", raw):
+        return "time"
+    if len(region.digits) >= 4 and set(region.digits) == {"8"}:
+        return "segment_test"
+    return "kwh"
 
 
 @cache

@@ -1,0 +1,284 @@
+"""Where the reading is: candidate regions from text detection and our display detector, scored, refined.
+
+A photo holds many numbers: the register, serial numbers, ratings (``5-30 A``, ``3200 imp/kWh``), stickers,
+handwritten notes, a neighbour's meter. Each text region the PP-OCRv4 detector finds (and the display quad
+of our own detector, and the whole photo when it is a tight crop) is read by the recognizer and scored as a
+reading: how many digits it holds against what the meter shows (when the consumer record says), letters
+around the digits, how large and central the text is, how sure the recognizer is. The best one is looked at
+again, sharper, on a crop around it; a small index beside it (``6B``, ``MD``) says which register is shown.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from .detect.text import TextBox, TextDetector
+from .geometry import order_quad, quad_size, rectify
+from .image import Photo
+from .ocr.ppocr import HEIGHT, TextLine, TextRecognizer
+
+# Text shorter than this (pixels of the working image) is print on the housing, not a register.
+MIN_TEXT_HEIGHT = 8
+MAX_READ = 12  # regions read per pass, tallest first
+# A photo this much wider than high may be a tight crop of the counter: read it whole too.
+WHOLE_ASPECT = 2.0
+# A crop this much larger than the region, around it, is looked at again.
+REFINE_MARGIN_X, REFINE_MARGIN_Y = 0.6, 1.2
+REFINE_TEXT_HEIGHT = 64  # the region's text height in the refining crop, pixels
+
+
+@dataclass(frozen=True)
+class Meter:
+    """What the consumer record knows: digit positions on the register and how many are decimals."""
+
+    digits: int
+    decimals: int = 0
+
+    @classmethod
+    def parse(cls, text: str) -> Meter:
+        """``"7.1"`` -> 7 digits, 1 decimal."""
+        m = re.fullmatch(r"\s*(\d{1,2})(?:\.(\d))?\s*", text)
+        if not m or int(m.group(1)) < 1 or int(m.group(2) or 0) >= int(m.group(1)):
+            raise ValueError(f"not a meter spec: {text!r} (N.D: N digit positions, D of them decimals)")
+        return cls(int(m.group(1)), int(m.group(2) or 0))
+
+
+@dataclass
+class Candidate:
+    quad: np.ndarray  # pixels of the working image, clockwise from top-left
+    source: str  # text, line (neighbouring text regions joined), detector, whole
+    line: TextLine
+    strip: np.ndarray  # what the recognizer read (BGR, 48 high)
+    start: int = 0  # the digit run: line.chars[start:end]
+    end: int = 0
+    score: float = -np.inf
+    suffix: str = ""  # the small index beside the register, as read (e.g. "6B"), if any
+    why: list[str] = field(default_factory=list)
+
+    @property
+    def run(self) -> list:
+        return self.line.chars[self.start : self.end]
+
+    @property
+    def text(self) -> str:
+        return "".join(c.char for c in self.run)
+
+    @property
+    def digits(self) -> str:
+        return self.text.replace(".", "")
+
+    @property
+    def decimals(self) -> int:
+        text = self.text
+        dot = text.find(".")
+        return len(text) - dot - 1 if text.count(".") == 1 and 0 < dot < len(text) - 1 else 0
+
+    @property
+    def height(self) -> float:
+        return quad_size(self.quad)[1]
+
+
+def digit_run(chars: list) -> tuple[int, int]:
+    """The longest run of digits (and decimal points) not broken by another character."""
+    best, start = (0, 0), 0
+    for i in range(len(chars) + 1):
+        if i == len(chars) or chars[i].char == "?":
+            run = chars[start:i]
+            if sum(c.char != "." for c in run) > sum(c.char != "." for c in chars[best[0] : best[1]]):
+                best = (start, i)
+            start = i + 1
+    s, e = best
+    while s < e and chars[s].char == ".":
+        s += 1
+    while e > s and chars[e - 1].char == ".":
+        e -= 1
+    return s, e
+
+
+def score(c: Candidate, meter: Meter | None, tallest: float, centre: np.ndarray, diag: float) -> float:
+    """How much a region looks like the register the consumer photographed (higher is better)."""
+    n = len(c.digits)
+    if n < 3:
+        return -np.inf
+    confidences = [ch.confidence for ch in c.run if ch.char != "."]
+    s = 2.0 * float(np.mean(confidences))
+    if meter is not None:
+        if n == meter.digits:
+            s += 2.0
+        elif meter.digits - 3 <= n < meter.digits:  # an LCD blanks leading zeros; a drum may be cut off
+            s += 1.0
+        else:
+            s -= abs(n - meter.digits)
+    elif 4 <= n <= 8:
+        s += 1.0
+    elif n > 8:
+        s -= 1.5  # serial numbers, barcodes
+    others = sum(ch.char == "?" for ch in c.line.chars)
+    s -= 0.4 * min(others, 4)
+    if c.text.count(".") > 1:
+        s -= 1.5  # a date, a version: not a register
+    s += 1.5 * c.height / tallest
+    s -= 0.6 * float(np.linalg.norm(c.quad.mean(0) - centre)) / diag
+    if c.source == "detector":
+        s += 0.3
+    return s
+
+
+class Locator:
+    def __init__(self, detector: TextDetector, recognizer: TextRecognizer) -> None:
+        self.detector = detector
+        self.recognizer = recognizer
+
+    def candidates(
+        self, image: np.ndarray, boxes: list[TextBox], extra: list[tuple[str, np.ndarray]]
+    ) -> list[Candidate]:
+        """Read every plausible region once and return them unscored."""
+        quads = [("text", b.quad) for b in boxes if _plausible(b.quad)]
+        quads.sort(key=lambda q: -quad_size(q[1])[1])
+        quads = quads[:MAX_READ]
+        quads += [("line", q) for q in _joined_lines([q for _, q in quads])]
+        quads += extra
+        strips = [rectify(image, q, HEIGHT) for _, q in quads]
+        lines = self.recognizer.read(strips)
+        out = []
+        for (source, quad), strip, line in zip(quads, strips, lines, strict=True):
+            start, end = digit_run(line.chars)
+            out.append(Candidate(order_quad(quad), source, line, strip, start, end))
+        return out
+
+    def best(self, cands: list[Candidate], meter: Meter | None, shape: tuple[int, ...]) -> Candidate | None:
+        scored = [c for c in cands if len(c.digits) >= 3]
+        if not scored:
+            return None
+        tallest = max(c.height for c in scored)
+        h, w = shape[:2]
+        centre, diag = np.array([w / 2, h / 2]), float(np.hypot(w, h)) / 2
+        for c in scored:
+            c.score = score(c, meter, tallest, centre, diag)
+        return max(scored, key=lambda c: c.score)
+
+    def find(self, photo: Photo, meter: Meter | None, detector_quad: np.ndarray | None) -> Candidate | None:
+        """The region most likely to show the reading, refined on a sharper crop, or None."""
+        image = photo.image
+        boxes = self.detector.detect(image, 640)
+        h, w = image.shape[:2]
+        extra = [("whole", _whole(image))] if w >= WHOLE_ASPECT * h or not boxes else []
+        if detector_quad is not None:
+            extra.append(("detector", detector_quad))
+        first = self.best(self.candidates(image, boxes, extra), meter, image.shape)
+        if first is None:
+            return None
+        refined = self._refine(photo, first, meter)
+        if refined is None:
+            return first
+        if len(refined.digits) < len(first.digits):  # the sharper view split the register: keep the first
+            first.suffix = refined.suffix
+            return first
+        return refined
+
+    def _refine(self, photo: Photo, first: Candidate, meter: Meter | None) -> Candidate | None:
+        """Look again at a crop around the region, with the text about REFINE_TEXT_HEIGHT pixels high."""
+        image = photo.image
+        x0, y0 = first.quad.min(0)
+        x1, y1 = first.quad.max(0)
+        w, h = x1 - x0, y1 - y0
+        box = np.array(
+            [
+                x0 - REFINE_MARGIN_X * w,
+                y0 - REFINE_MARGIN_Y * h,
+                x1 + REFINE_MARGIN_X * w,
+                y1 + REFINE_MARGIN_Y * h,
+            ]
+        )
+        zoom = REFINE_TEXT_HEIGHT / max(first.height, 1.0)
+        source = image
+        if zoom > 1.2 and photo.factor > 1:  # a sharper decode of a JPEG beats upscaling
+            factor = photo.factor
+            while factor > 1 and zoom * factor / photo.factor > 1.0:
+                factor //= 2
+            source = photo.at_factor(factor)
+        s = source.shape[1] / image.shape[1]
+        bx0, by0 = np.clip(np.floor(box[:2] * s), 0, None).astype(int)
+        bx1, by1 = np.minimum(np.ceil(box[2:] * s), (source.shape[1], source.shape[0])).astype(int)
+        crop = source[by0:by1, bx0:bx1]
+        if crop.shape[0] < 16 or crop.shape[1] < 16:
+            return None
+        long_side = int(np.clip(max(crop.shape[:2]) * zoom / s, 480, 800))
+        boxes = self.detector.detect(crop, long_side)
+        offset = np.array([bx0, by0], np.float32)
+        to_image = lambda q: (q + offset) / s  # noqa: E731
+        first_in_crop = first.quad * s - offset
+        near = [b for b in boxes if _overlap(b.quad, first_in_crop) > 0.3]
+        best = self.best(self.candidates(crop, near, []), meter, crop.shape)
+        if best is None:
+            return None
+        best.suffix = _suffix(best, [b.quad for b in boxes], crop, self.recognizer)
+        best.quad = to_image(best.quad)
+        best.source = f"{best.source}+refined"
+        return best
+
+
+def _plausible(quad: np.ndarray) -> bool:
+    w, h = quad_size(quad)
+    return h >= MIN_TEXT_HEIGHT and w >= 1.2 * h
+
+
+def _whole(image: np.ndarray) -> np.ndarray:
+    h, w = image.shape[:2]
+    return np.array([(0, 0), (w - 1, 0), (w - 1, h - 1), (0, h - 1)], np.float32)
+
+
+def _joined_lines(quads: list[np.ndarray]) -> list[np.ndarray]:
+    """Neighbouring regions of one text line joined (digits split by a wide gap, a separate red drum)."""
+    joined = []
+    for i, a in enumerate(quads):
+        wa, ha = quad_size(a)
+        for b in quads[i + 1 :]:
+            wb, hb = quad_size(b)
+            if min(ha, hb) / max(ha, hb) < 0.7:
+                continue
+            ca, cb = a.mean(0), b.mean(0)
+            if abs(ca[1] - cb[1]) > 0.35 * max(ha, hb):
+                continue
+            gap = abs(ca[0] - cb[0]) - (wa + wb) / 2
+            if gap < 1.2 * max(ha, hb):
+                joined.append(
+                    order_quad(cv2.boxPoints(cv2.minAreaRect(np.vstack([a, b]).astype(np.float32))))
+                )
+    return joined
+
+
+def _overlap(a: np.ndarray, b: np.ndarray) -> float:
+    """Share of the smaller quad's area that lies inside the other."""
+    area_a, area_b = abs(cv2.contourArea(a.astype(np.float32))), abs(cv2.contourArea(b.astype(np.float32)))
+    if min(area_a, area_b) <= 0:
+        return 0.0
+    inter, _ = cv2.intersectConvexConvex(a.astype(np.float32), b.astype(np.float32))
+    return float(inter / min(area_a, area_b))
+
+
+def _suffix(reg: Candidate, quads: list[np.ndarray], image: np.ndarray, recognizer: TextRecognizer) -> str:
+    """Small text just right of the register, in its lower half: a register index such as ``6B`` or ``MD``.
+
+    Read from the text regions found there, or else from that place itself (an index is often too faint
+    for the text detector). The unit label (``kWh``) sits above it on the same displays and is no index.
+    """
+    w, h = quad_size(reg.quad)
+    tl, tr, br, bl = reg.quad
+    along = (tr - tl) / max(np.linalg.norm(tr - tl), 1e-6)  # unit vectors of the register's frame
+    down = (bl - tl) / max(np.linalg.norm(bl - tl), 1e-6)
+    x0, x1 = w - 0.1 * h, w + 0.9 * h
+    y0, y1 = 0.4 * h, 1.05 * h
+    place = np.array([tl + along * x + down * y for x, y in ((x0, y0), (x1, y0), (x1, y1), (x0, y1))], np.float32)
+    found = [q for q in quads if _inside(q.mean(0), place) and quad_size(q)[1] < 0.8 * h]
+    crops = [rectify(image, q, HEIGHT) for q in found] or [rectify(image, place, HEIGHT)]
+    lines = recognizer.read(crops)
+    return " ".join(line.raw.strip() for line in lines if line.raw.strip())
+
+
+def _inside(point: np.ndarray, quad: np.ndarray) -> bool:
+    return cv2.pointPolygonTest(quad.astype(np.float32), (float(point[0]), float(point[1])), False) >= 0
