@@ -273,7 +273,9 @@ def _suffix(reg: Candidate, quads: list[np.ndarray], image: np.ndarray, recogniz
     down = (bl - tl) / max(np.linalg.norm(bl - tl), 1e-6)
     x0, x1 = w - 0.1 * h, w + 0.9 * h
     y0, y1 = 0.4 * h, 1.05 * h
-    place = np.array([tl + along * x + down * y for x, y in ((x0, y0), (x1, y0), (x1, y1), (x0, y1))], np.float32)
+    place = np.array(
+        [tl + along * x + down * y for x, y in ((x0, y0), (x1, y0), (x1, y1), (x0, y1))], np.float32
+    )
     found = [q for q in quads if _inside(q.mean(0), place) and quad_size(q)[1] < 0.8 * h]
     crops = [rectify(image, q, HEIGHT) for q in found] or [rectify(image, place, HEIGHT)]
     lines = recognizer.read(crops)

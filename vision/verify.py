@@ -1,0 +1,129 @@
+"""``verify(image_bytes, typed, meter=None)``: does the photo show what the consumer typed?
+
+Reading blind and comparing throws information away: a recognizer unsure between 3 and 8 may still say
+clearly that the display shows 13414.9 and not 13419.9. So the typed value is scored on the region that holds
+the register, by its CTC likelihood, against every string a typing mistake would have produced instead (one
+digit changed, two neighbours swapped, one left out or added) and the reading the recognizer prefers. The
+posterior of the typed string in that set is ``typed_probability``; it is high only when no rival explains
+the display nearly as well, so a typing mistake is not confirmed. Where the decimals go comes from the meter
+(``Meter``), or from a decimal point on the display.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .locate import Candidate, Meter
+from .ocr.ctc import ctc_log_likelihoods
+from .ocr.ppocr import DOT, OTHER
+from .reader import MeterReading
+
+MATCHES, DIFFERS, UNSURE = "matches", "differs", "unsure"
+# Posterior thresholds for the verdicts (see bench/accuracy.py for what they give).
+MATCH_AT = 0.9
+DIFFER_BELOW = 0.1
+
+_TYPED = re.compile(r"^\s*(\d{1,12})(?:[.,](\d{1,4}))?\s*$")
+
+
+@dataclass
+class Verification:
+    reading: MeterReading
+    typed: str
+    typed_probability: float
+    typed_verdict: str  # matches, differs, unsure
+    typed_reason: str  # why, in words
+
+    def to_dict(self) -> dict:
+        return {
+            **self.reading.to_dict(),
+            "typed": self.typed,
+            "typed_probability": self.typed_probability,
+            "typed_verdict": self.typed_verdict,
+            "typed_reason": self.typed_reason,
+        }
+
+
+def parse_typed(typed: str) -> tuple[str, int]:
+    """``"13414.9"`` -> (``"134149"``, 1). Raises ``ValueError`` for anything that is not a reading."""
+    m = _TYPED.match(typed)
+    if not m:
+        raise ValueError(f"not a meter reading: {typed!r}")
+    return (m.group(1) + (m.group(2) or "")).lstrip("0") or "0", len(m.group(2) or "")
+
+
+def typed_strings(units: str, shown: int, meter: Meter | None) -> set[str]:
+    """The digit strings the display may show for the typed value: leading zeros shown or blanked."""
+    longest = max(len(units), meter.digits if meter else shown)
+    return {units.rjust(n, "0") for n in range(len(units), longest + 1)}
+
+
+def rivals(strings: set[str]) -> set[str]:
+    """Every string one typing mistake away from any of ``strings``: the readings a mistake would hide."""
+    out: set[str] = set()
+    digits = "0123456789"
+    for s in strings:
+        for i in range(len(s)):
+            out.update(s[:i] + d + s[i + 1 :] for d in digits)  # one digit wrong
+            out.add(s[:i] + s[i + 1 :])  # one left out
+            if i + 1 < len(s):
+                out.add(s[:i] + s[i + 1] + s[i] + s[i + 2 :])  # neighbours swapped
+        for i in range(len(s) + 1):
+            out.update(s[:i] + d + s[i:] for d in digits)  # one added
+    return {r for r in out if r} - strings
+
+
+def typed_posterior(region: Candidate, strings: set[str], blind: str) -> float:
+    """P(typed | display) among the typed strings, their one-mistake rivals and the blind reading."""
+    probs = region.line.probs
+    # The decimal point is judged apart (from the meter or the display), so here it is no character;
+    # "other" is dropped: it costs every string the same.
+    folded = np.concatenate([probs[:, :1] + probs[:, DOT : DOT + 1], probs[:, 1:DOT]], axis=1)
+    log_probs = np.log(np.clip(folded, 1e-9, 1.0))
+    assert folded.shape[1] == OTHER - 1
+    others = sorted(rivals(strings) | ({blind} - strings if blind else set()))
+    mine = sorted(strings)
+    labels = [[int(c) + 1 for c in s] for s in mine + others]
+    ll = ctc_log_likelihoods(log_probs, labels)
+    typed_ll = np.logaddexp.reduce(ll[: len(mine)])
+    rival_ll = np.logaddexp.reduce(ll[len(mine) :])
+    return float(1 / (1 + np.exp(np.clip(rival_ll - typed_ll, -50, 50))))
+
+
+def judge(region: Candidate | None, reading: MeterReading, typed: str, meter: Meter | None) -> Verification:
+    """The verdict on a typed value, given the region chosen for the register and its blind reading."""
+    units, decimals = parse_typed(typed)
+
+    def verdict(p: float, v: str, why: str) -> Verification:
+        return Verification(reading, typed, round(p, 4), v, why)
+
+    if region is None or not region.digits:
+        return verdict(0.0, UNSURE, f"no reading found on the photo ({reading.reason})")
+    expected = meter.decimals if meter else (reading.decimals if "." in region.text else None)
+    if expected is not None and decimals != expected:
+        return verdict(0.0, DIFFERS, f"typed with {decimals} decimal(s); the meter shows {expected}")
+    rolling = [(i, r) for i, r in enumerate(reading.rolling) if r]
+    strings = typed_strings(units, len(region.digits), meter)
+    for s in list(strings):  # a turning drum shows both figures: either typed one is the display's
+        offset = len(region.digits) - len(s)
+        for i, (lower, upper) in rolling:
+            j = i - offset
+            if 0 <= j < len(s) and s[j] in (lower, upper):
+                strings.add(s[:j] + (upper if s[j] == lower else lower) + s[j + 1 :])
+    p = typed_posterior(region, strings, region.digits)
+    if reading.mode not in (None, "kwh"):
+        return verdict(p, UNSURE, f"the display shows {reading.mode}, not the current kWh reading")
+    if expected is None and decimals:
+        return verdict(p, UNSURE if p >= DIFFER_BELOW else DIFFERS, "the display shows no decimal point")
+    if p >= MATCH_AT:
+        return verdict(p, MATCHES, "the display shows the typed reading")
+    if p < DIFFER_BELOW:
+        return verdict(p, DIFFERS, f"the display shows {reading.value}, not the typed reading")
+    return verdict(p, UNSURE, "the display does not clearly show the typed reading")
+
+
+def as_dict(v: Verification) -> dict:
+    return asdict(v)
