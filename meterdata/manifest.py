@@ -17,7 +17,7 @@ from typing import Any
 KINDS = ("lcd7seg", "drum", "other")
 SPLITS = ("train", "val", "test")
 # What an LCD is showing. Only "kwh" is a consumption reading; the others are distractor modes.
-MODES = ("kwh", "kw_md", "date", "time", "segment_test")
+MODES = ("kwh", "kw_md", "date", "time", "segment_test", "history")  # history: a billing-history register
 MANIFEST_NAME = "manifest.jsonl"
 
 _DIGITS = re.compile(r"[0-9]*")

@@ -194,6 +194,68 @@ def read_photos(
         raise typer.Exit(1)
 
 
+@app.command("verify")
+def verify_photos(
+    pairs: Annotated[
+        list[str],
+        typer.Argument(
+            help="PHOTO=TYPED[@N.D]: a photo, the reading the consumer typed, and optionally the meter as the "
+            "consumer record knows it (N digit positions, D of them decimals: @7.1 for 0134149 = 13414.9)."
+        ),
+    ],
+    json_out: Annotated[
+        bool, typer.Option("--json", help="One JSON object per pair per line (stable contract).")
+    ] = False,
+    debug: Annotated[
+        Path | None, typer.Option("--debug", help="Write each photo annotated and its display here.")
+    ] = None,
+) -> None:
+    """Does each photo show the reading the consumer typed? Never confirms a typing mistake.
+
+    Prints the read fields (as `meterverify read --json`) plus typed, typed_probability (the probability that
+    the display shows the typed value rather than a reading one typing mistake away) and typed_verdict
+    (matches, differs, unsure). Without @N.D the display alone decides where the decimals are. The models load
+    once for all pairs. Exit status 1 if any pair could not be checked (bad argument, unreadable file).
+    """
+    import json
+    import re
+
+    from vision import Meter
+    from vision.reader import default_reader
+
+    reader = default_reader()
+    failed = False
+    for pair in pairs:
+        m = re.fullmatch(r"(.+)=([^=@]+?)(?:@(\d+(?:\.\d+)?))?", pair)
+        try:
+            if not m:
+                raise ValueError(f"expected PHOTO=TYPED[@N.D], got {pair!r}")
+            path, typed, spec = Path(m.group(1)), m.group(2), m.group(3)
+            meter = Meter.parse(spec) if spec else None
+            data = path.read_bytes()
+            result = reader.verify(data, typed, meter)
+        except (ValueError, OSError) as e:
+            message = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+            typer.echo(
+                json.dumps({"pair": pair, "error": message}) if json_out else f"{pair}: {message}",
+                err=not json_out,
+            )
+            failed = True
+            continue
+        record = {"path": str(path), **result.to_dict()}
+        if json_out:
+            typer.echo(json.dumps(record))
+        else:
+            typer.echo(
+                f"{path}: typed {typed} {result.typed_verdict} (p={result.typed_probability:.3f}; "
+                f"{result.typed_reason}); read {result.reading.value or '-'}  {result.reading.ms:.0f} ms"
+            )
+        if debug is not None:
+            _write_debug(debug, path, data, result.reading)
+    if failed:
+        raise typer.Exit(1)
+
+
 def _write_debug(folder: Path, path: Path, data: bytes, reading) -> None:
     import cv2
 

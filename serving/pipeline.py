@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 import verification as v
 from verification.rules.window import local_date
+from vision.locate import Meter
 
 from . import db, metrics
 from .service import Service
@@ -49,13 +50,15 @@ def process(svc: Service, submission_id: str) -> str | None:
         if sub.status in DECIDED:
             return sub.status
         sub.status, sub.attempts, sub.updated_at = "processing", sub.attempts + 1, db.utcnow()
-        digest, attempts = sub.photo_sha256, sub.attempts
+        digest, attempts, typed = sub.photo_sha256, sub.attempts, sub.typed_reading
+        record = s.get(db.Consumer, sub.consumer_number)
+        meter = Meter(record.meter_digits, record.meter_decimals) if record is not None else None
     if attempts > MAX_ATTEMPTS:
         reading = _unreadable(
             "processing_failed", f"processing failed {MAX_ATTEMPTS} times; a person must look"
         )
     else:
-        reading = _read(svc, digest)
+        reading = _read(svc, digest, typed, meter)
     with svc.decision_lock(), svc.sessions.begin() as s:
         sub = s.get(db.Submission, submission_id)
         consumer = _lock_consumer(s, sub.consumer_number)
@@ -68,14 +71,15 @@ def process(svc: Service, submission_id: str) -> str | None:
         return s.get(db.Submission, submission_id).status
 
 
-def _read(svc: Service, digest: str) -> dict:
+def _read(svc: Service, digest: str, typed: str, meter: Meter | None) -> dict:
+    """What the photo shows, and whether it shows the typed reading (``typed_verdict``)."""
     try:
         data = svc.store.get(digest)  # StoreUnavailable: the caller retries later
     except PhotoMissing:
         return _unreadable("photo_missing", "the photo is missing from the store")
     start = time.perf_counter()
     try:
-        reading = svc.reader.read(data).to_dict()
+        reading = svc.reader.verify(data, typed, meter).to_dict()
     except Exception:  # a bug in reading must not lose the submission: a person looks at it instead
         log.exception("reading photo %s failed", digest)
         return _unreadable("reader_error", "the photo could not be read (internal error)")

@@ -80,9 +80,24 @@ def decide(sub: Submission, config: UtilityConfig | None = None) -> Decision:
     config = config or default_config()
     today = window.local_date(sub.photo.submitted_at, config.window)
     inside = window.in_window(today, config.window)
-    findings: list[Finding] = reader.check(sub.read, config.reader)
     verified = proposed = None
-    if sub.read.digits and sub.read.readable:
+    if sub.read.typed_verdict == "matches" and sub.read.readable:
+        # The photo confirms the typed value itself (its likelihood beats every typing mistake's): the blind
+        # reading's doubts about single digits no longer matter.
+        findings: list[Finding] = []
+        verified = sub.typed
+        proposed = str(sub.typed)
+        findings += history.check(
+            sub.typed,
+            str(sub.typed.units).rjust(sub.consumer.meter_digits, "0"),
+            sub.consumer,
+            sub.history,
+            today,
+            config.history,
+        )
+    else:
+        findings = reader.check(sub.read, config.reader)
+    if verified is None and sub.read.digits and sub.read.readable:
         shown = typed.lower_reading(sub.read)
         typed_findings, verified = typed.check(sub.typed, sub.read, shown)
         findings += typed_findings

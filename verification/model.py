@@ -67,6 +67,9 @@ class ReaderResult:
     readable: bool = True
     reason: str | None = None  # why not readable (from the reader)
     quality: tuple[str, ...] = ()  # quality flags: blurred, glare, too_dark, low_contrast
+    # Whether the photo shows what was typed (``vision.verify``): matches, differs, unsure; None if not asked.
+    typed_verdict: str | None = None
+    typed_probability: float | None = None
 
     @classmethod
     def from_reading(cls, reading) -> ReaderResult:
@@ -81,6 +84,8 @@ class ReaderResult:
             readable=bool(r.get("readable")),
             reason=r.get("reason"),
             quality=tuple(q for q in r.get("quality") or () if q in QUALITY_FLAGS),
+            typed_verdict=r.get("typed_verdict"),
+            typed_probability=r.get("typed_probability"),
         )
 
 

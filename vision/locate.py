@@ -26,6 +26,7 @@ MIN_TEXT_HEIGHT = 8
 MAX_READ = 12  # regions read per pass, tallest first
 # A photo this much wider than high may be a tight crop of the counter: read it whole too.
 WHOLE_ASPECT = 2.0
+_UNIT = re.compile(r"k?\s*w\s*h", re.IGNORECASE)
 # A crop this much larger than the region, around it, is looked at again.
 REFINE_MARGIN_X, REFINE_MARGIN_Y = 0.6, 1.2
 REFINE_TEXT_HEIGHT = 64  # the region's text height in the refining crop, pixels
@@ -271,16 +272,46 @@ def _suffix(reg: Candidate, quads: list[np.ndarray], image: np.ndarray, recogniz
     tl, tr, br, bl = reg.quad
     along = (tr - tl) / max(np.linalg.norm(tr - tl), 1e-6)  # unit vectors of the register's frame
     down = (bl - tl) / max(np.linalg.norm(bl - tl), 1e-6)
-    x0, x1 = w - 0.1 * h, w + 0.9 * h
-    y0, y1 = 0.4 * h, 1.05 * h
-    place = np.array(
-        [tl + along * x + down * y for x, y in ((x0, y0), (x1, y0), (x1, y1), (x0, y1))], np.float32
-    )
+
+    def at(x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
+        corners = ((x0, y0), (x1, y0), (x1, y1), (x0, y1))
+        return np.array([tl + along * x + down * y for x, y in corners], np.float32)
+
+    place = at(w - 0.1 * h, 0.4 * h, w + 0.9 * h, 1.05 * h)
     found = [q for q in quads if _inside(q.mean(0), place) and quad_size(q)[1] < 0.8 * h]
-    crops = [rectify(image, q, HEIGHT) for q in found] or [rectify(image, place, HEIGHT)]
-    lines = recognizer.read(crops)
-    return " ".join(line.raw.strip() for line in lines if line.raw.strip())
+    if found:
+        lines = recognizer.read([rectify(image, q, HEIGHT) for q in found])
+        return " ".join(line.raw.strip() for line in lines if line.raw.strip())
+    # Nothing detected there: read the place itself, and above it. A full-height figure (a red decimal
+    # drum, a digit the region left out) shows in both halves; an index only below (a unit label above).
+    below, above = recognizer.read(
+        [
+            rectify(image, place, HEIGHT),
+            rectify(image, at(w - 0.1 * h, -0.05 * h, w + 0.9 * h, 0.5 * h), HEIGHT),
+        ]
+    )
+    if any(ch.isdigit() for ch in _UNIT.sub("", above.raw)):
+        return ""
+    return below.raw.strip()
 
 
 def _inside(point: np.ndarray, quad: np.ndarray) -> bool:
     return cv2.pointPolygonTest(quad.astype(np.float32), (float(point[0]), float(point[1])), False) >= 0
+
+
+def display_mode(region: Candidate) -> str:
+    """What the display shows: the kWh register, or another register, a date, a time, the segment test."""
+    index = re.sub(r"[^0-9A-Z]", "", _UNIT.sub("", region.suffix).upper())
+    if "MD" in index or index == "KW":
+        return "kw_md"
+    # Register indices on Indian static meters: 1B..6B (billing history), H1.., a digit read in its place.
+    if re.search(r"[0-9BHD]", index):
+        return "history"
+    raw = region.line.raw
+    if re.search(r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}", raw):
+        return "date"
+    if re.search(r"\d{1,2}:\d{2}", raw):
+        return "time"
+    if len(region.digits) >= 4 and set(region.digits) == {"8"}:
+        return "segment_test"
+    return "kwh"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import time
 from dataclasses import asdict, dataclass, field
 from functools import cache
@@ -22,7 +21,7 @@ from .detect import DisplayDetector, DisplayQuad
 from .detect.text import TextDetector
 from .geometry import quad_size, rectify
 from .image import ImageError, Photo, decode_photo
-from .locate import Candidate, Locator, Meter
+from .locate import Candidate, Locator, Meter, display_mode
 from .ocr import DigitReader
 from .ocr.charset import INPUT_HEIGHT
 from .ocr.model import ROLLING_RUNNER_UP
@@ -43,8 +42,10 @@ OWN_TRUSTED = 0.9
 MIN_SOURCE_HEIGHT = INPUT_HEIGHT
 # Below this calibrated confidence a reading is not offered as readable at all.
 UNREADABLE_BELOW = 0.2
-# The raw confidence is multiplied by this when our own reader does not read the same digits.
-AGREEMENT_MISSING = 0.5
+# The raw confidence (product of digit confidences) is multiplied by these when our own reader did not find
+# and read the same digits on its own, but reads them on the same region; or does not read them at all.
+SAME_REGION_AGREES = 0.6
+NOBODY_AGREES = 0.3
 MODE_WORDS = {
     "history": "a billing-history register",
     "kw_md": "the maximum demand (kW MD)",
@@ -155,6 +156,9 @@ class MeterReader:
         if own is None or not own.digits:
             return text, region
         if own.digits.lstrip("0") == (text.digits or "").lstrip("0"):
+            # Two readers, each on the region it found itself, read the same: independent evidence.
+            text.raw_confidence = round(math.prod(text.digit_confidences), 4)
+            text.confidence = round(self.calibrate(text.raw_confidence), 4)
             if not text.decimals and own.decimals:  # a red decimal drum: ours sees colour cues, PP-OCR not
                 text.decimals = own.decimals
                 text.value = reading_value(text.digits, text.decimals)
@@ -226,11 +230,8 @@ class MeterReader:
         if agree and not result.decimals and second.decimals and result.digits:
             result.decimals = second.decimals  # a red decimal drum, which our reader was trained to see
             result.value = reading_value(result.digits, result.decimals)
-        raw = (
-            math.prod(result.digit_confidences) * (1.0 if agree else AGREEMENT_MISSING)
-            if region.digits
-            else 0.0
-        )
+        # Our reader on the same region is a second opinion on the digits, not on where the register is.
+        raw = math.prod(result.digit_confidences) * (SAME_REGION_AGREES if agree else NOBODY_AGREES)
         result.raw_confidence = round(raw, 4)
         result.confidence = round(self.calibrate(raw), 4)
         if not region.digits:
@@ -270,27 +271,6 @@ def _rolling(c) -> tuple[str, str] | None:
     if step == 9:
         return alt, c.char
     return None
-
-
-_UNIT = re.compile(r"k?\s*w\s*h", re.IGNORECASE)
-
-
-def display_mode(region: Candidate) -> str:
-    """What the display shows: the kWh register, or another register, a date, a time, the segment test."""
-    index = re.sub(r"[^0-9A-Z]", "", _UNIT.sub("", region.suffix).upper())
-    if "MD" in index or index == "KW":
-        return "kw_md"
-    # Register indices on Indian static meters: 1B..6B (billing history), H1.., a digit read in its place.
-    if re.search(r"[0-9BHD]", index):
-        return "history"
-    raw = region.line.raw
-    if re.search(r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}", raw):
-        return "date"
-    if re.search(r"\d{1,2}:\d{2}", raw):
-        return "time"
-    if len(region.digits) >= 4 and set(region.digits) == {"8"}:
-        return "segment_test"
-    return "kwh"
 
 
 @cache

@@ -76,9 +76,11 @@ def rivals(strings: set[str]) -> set[str]:
     return {r for r in out if r} - strings
 
 
-def typed_posterior(region: Candidate, strings: set[str], blind: str) -> float:
-    """P(typed | display) among the typed strings, their one-mistake rivals and the blind reading."""
-    probs = region.line.probs
+def typed_posterior(probs: np.ndarray, strings: set[str], blind: str) -> float:
+    """P(typed | display) among the typed strings, their one-mistake rivals and the blind reading.
+
+    ``probs``: the recognizer's folded per-frame probabilities over the register (``TextLine.probs``).
+    """
     # The decimal point is judged apart (from the meter or the display), so here it is no character;
     # "other" is dropped: it costs every string the same.
     folded = np.concatenate([probs[:, :1] + probs[:, DOT : DOT + 1], probs[:, 1:DOT]], axis=1)
@@ -113,7 +115,7 @@ def judge(region: Candidate | None, reading: MeterReading, typed: str, meter: Me
             j = i - offset
             if 0 <= j < len(s) and s[j] in (lower, upper):
                 strings.add(s[:j] + (upper if s[j] == lower else lower) + s[j + 1 :])
-    p = typed_posterior(region, strings, region.digits)
+    p = typed_posterior(region.line.probs, strings, region.digits)
     if reading.mode not in (None, "kwh"):
         return verdict(p, UNSURE, f"the display shows {reading.mode}, not the current kWh reading")
     if expected is None and decimals:

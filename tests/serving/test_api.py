@@ -294,10 +294,10 @@ def test_readyz_and_metrics(api: Api) -> None:
 
 
 def test_a_reader_crash_sends_the_submission_to_review_not_into_a_loop(api: Api, monkeypatch) -> None:
-    def broken(data: bytes):
+    def broken(data: bytes, typed: str, meter=None):
         raise RuntimeError("model exploded")
 
-    monkeypatch.setattr(api.svc.reader, "read", broken)
+    monkeypatch.setattr(api.svc.reader, "verify", broken)
     r = api.submit(api.photos[0].data, api.numbers[0], api.photos[0].value)
     body = api.wait(r.json()["id"])
     assert body["status"] == "needs_review"

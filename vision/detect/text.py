@@ -2,7 +2,7 @@
 
 A detector trained on millions of real photos finds printed and displayed text under real lighting, glass and
 angles; we use it to propose where a meter's reading may be. The ONNX file is the one shipped in the
-``rapidocr_onnxruntime`` 1.4.4 wheel (Apache-2.0, see ``weights/PPOCR_LICENSE.md``).
+``rapidocr_onnxruntime`` 1.4.4 wheel (Apache-2.0, see ``vision/third_party/PPOCR.md``).
 
 Differentiable Binarization post-processing (Liao et al., 2020): threshold the text-probability map, take each
 connected region's minimum-area rectangle, score it by the mean probability inside, and grow it by
@@ -51,13 +51,8 @@ def db_boxes(prob: np.ndarray, scale_x: float, scale_y: float) -> list[TextBox]:
         if min(w, h) < MIN_SIDE + 2:
             continue
         quad = cv2.boxPoints(((cx, cy), (w, h), angle)) * (scale_x, scale_y)
-        boxes.append(TextBox(order_quad(_upright(quad)), score))
+        boxes.append(TextBox(order_quad(quad), score))
     return boxes
-
-
-def _upright(quad: np.ndarray) -> np.ndarray:
-    """minAreaRect may call a wide box tall (rotated 90 degrees): keep the long side horizontal-ish."""
-    return quad
 
 
 def _mean_inside(prob: np.ndarray, points: np.ndarray) -> float:

@@ -1,7 +1,7 @@
 """The pretrained PP-OCRv4 text recognizer, folded to what a meter shows: digits, the decimal point, other.
 
 The network (SVTR-LCNet, CTC over 6,623 characters, trained on millions of real text lines) comes from the
-``rapidocr_onnxruntime`` 1.4.4 wheel (Apache-2.0, see ``weights/PPOCR.md``). Its per-frame distribution is
+``rapidocr_onnxruntime`` 1.4.4 wheel (Apache-2.0, see ``vision/third_party/PPOCR.md``). Its per-frame distribution is
 folded into ours: blank (the space joins it: a gap between drums is not a character), ``0``-``9``, ``.``,
 and one "other" class holding every other character, so a serial number's letters or a ``kWh`` label count
 against a region being the reading.
