@@ -8,8 +8,13 @@
    rectify, read, calibrate); the other engines, which have no display detector, get the display cut out
    with the true quad (an oracle, so their figures flatter them).
 
+3. Typed verification (``vision.verify``), on the same synthetic photos (with the meter's digit count and
+   decimals, as the service knows them from the consumer record) and on the real strips: how often the true
+   value is confirmed, and how often each kind of typing mistake is confirmed (it must not be).
+4. The real photos in ``datasets/real-photos-lt``: current register read, history registers refused.
+
 Prints exact-reading accuracy, digit accuracy, display hit rate (IoU >= 0.5) and, at the auto-accept
-confidence, coverage and precision.
+confidence, coverage and precision; confirmation rates for typed verification.
 """
 
 from __future__ import annotations
@@ -25,12 +30,16 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.engines.others import ENGINES  # noqa: E402
+from bench.typing_mistakes import KINDS, mistake, with_point  # noqa: E402
 from meterdata.manifest import load_manifest  # noqa: E402
 from meterdata.strips import DigitCrops, nearest_digits  # noqa: E402
 from meterdata.synth import generate  # noqa: E402
 from vision.geometry import quad_iou, rectify  # noqa: E402
+from vision.locate import Meter, digit_run  # noqa: E402
 from vision.ocr import DigitReader  # noqa: E402
+from vision.ocr.ppocr import TextRecognizer  # noqa: E402
 from vision.reader import MeterReader  # noqa: E402
+from vision.verify import MATCH_AT, typed_posterior, typed_strings  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 AUTO_ACCEPT = 0.9
@@ -83,10 +92,28 @@ def main() -> None:
     strips, truths = real_strips(args.strips, args.seed)
     reader = DigitReader()
     ours = [reader.read(s).digits for s in tqdm(strips, desc="meterverify", leave=False)]
-    print(row("meterverify", ours, truths))
+    print(row("meterverify CRNN", ours, truths))
+    recognizer = TextRecognizer()
+    lines = [recognizer.read([s])[0] for s in tqdm(strips, desc="PP-OCRv4", leave=False)]
+    ppocr = [
+        "".join(c.char for c in line.chars[slice(*digit_run(line.chars))]).replace(".", "") for line in lines
+    ]
+    print(row("meterverify PP-OCRv4", ppocr, truths))
     for name in others:
         got = ENGINES[name](strips)
         print(row(name, got, truths) if got is not None else f"  {name:<22} not installed")
+
+    rng = np.random.default_rng(args.seed)
+    strip_cases = []
+    for line, truth in zip(lines, truths, strict=True):
+        value = with_point(truth, 0)
+        strip_cases.append(("true", _strip_confirmed(line, value, truth)))
+        for kind in KINDS[:3]:  # strips have no decimal point to shift
+            typed = mistake(value, kind, rng)
+            if typed is not None:
+                strip_cases.append((kind, _strip_confirmed(line, typed, truth)))
+    print("  typed verification on the strips (6 digits known):")
+    _confirmations(strip_cases)
 
     print(f"\n2. Synthetic whole photos: {args.synth_n} photos, seed {args.seed} (never trained on)")
     with tempfile.TemporaryDirectory() as tmp:
@@ -130,6 +157,18 @@ def main() -> None:
         print(
             f"  auto-accepted although unreadable, not a meter or not the kWh register: {len(false_accepts)} of {len(samples) - len(target)}"
         )
+        print("\n3. Typed verification on the same photos (meter digits and decimals known):")
+        cases = []
+        for s, _ in tqdm(target, desc="verify", leave=False):
+            data = (Path(tmp) / s.image).read_bytes()
+            meter = Meter(len(s.digits), s.decimals)
+            value = with_point(s.digits, s.decimals)
+            cases.append(("true", pipeline.verify(data, value, meter).typed_verdict == "matches"))
+            for kind in KINDS:
+                typed = mistake(value, kind, rng)
+                if typed is not None:
+                    cases.append((kind, pipeline.verify(data, typed, meter).typed_verdict == "matches"))
+        _confirmations(cases)
         if others:
             crops = [
                 rectify(
@@ -144,6 +183,43 @@ def main() -> None:
             for name in others:
                 got = ENGINES[name](crops)
                 print(row(name, got, truth_oracle) if got is not None else f"  {name:<22} not installed")
+    real_photos(MeterReader())
+
+
+def _strip_confirmed(line, typed: str, truth: str) -> bool:
+    meter = Meter(len(truth), 0)
+    units = typed.replace(".", "").lstrip("0") or "0"
+    blind = "".join(c.char for c in line.chars[slice(*digit_run(line.chars))]).replace(".", "")
+    return typed_posterior(line.probs, typed_strings(units, len(truth), meter), blind) >= MATCH_AT
+
+
+def _confirmations(cases: list[tuple[str, bool]]) -> None:
+    for kind in ("true", *KINDS):
+        got = [ok for k, ok in cases if k == kind]
+        if got:
+            label = "true value confirmed" if kind == "true" else f"{kind} confirmed"
+            print(f"    {label:<36} {np.mean(got):6.1%}  of {len(got)}")
+
+
+def real_photos(pipeline: MeterReader) -> None:
+    import json
+
+    folder = REPO / "datasets" / "real-photos-lt"
+    rows = [json.loads(line) for line in (folder / "manifest.jsonl").read_text().splitlines()]
+    print(f"\n4. Real photos ({folder.name}, {len(rows)} photos of one meter):")
+    for row in rows:
+        r = pipeline.read((folder / row["image"]).read_bytes())
+        if row["mode"] == "kwh":
+            ok = r.readable and r.digits == row["digits"]
+            verdict = "read right" if ok else f"WRONG: {r.digits} ({r.reason})"
+        else:
+            ok = not r.readable and r.mode == row["mode"]
+            verdict = (
+                "refused as a history register"
+                if ok
+                else f"WRONG: {r.digits}, {r.mode}, readable={r.readable}"
+            )
+        print(f"    {row['image']:<16} {row['mode']:<8} {row['digits']}: {verdict}  ({r.ms:.0f} ms)")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
-"""Latency of ``vision.read`` on whole photos, one thread: decode included.
+"""Latency of ``vision.read`` and ``vision.verify`` on whole photos, one thread: decode included.
 
     python bench/latency.py [--n 40]
 
 Photos are synthetic meter scenes with camera-like grain added and saved as JPEG quality 92, so their
 file sizes (and decode cost) are those of real phone photos: about 0.4 MB at 1 MP, 4 MB at 12 MP.
-Prints model load time, ms per photo (p50, p95) for 1 MP and 12 MP, and peak memory.
+Prints model load time, ms per photo (p50, p95) for 1 MP and 12 MP, for a blind read and for verifying the
+typed value (with the meter's digit count and decimals, as the service does), and peak memory.
 """
 
 from __future__ import annotations
@@ -25,19 +26,21 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from meterdata.synth import render_photo  # noqa: E402
+from vision.locate import Meter  # noqa: E402
 from vision.reader import MeterReader  # noqa: E402
 
 SIZES = {"1 MP": (1152, 864), "12 MP": (4000, 3000)}
 
 
-def phone_jpeg(seed: int, index: int, size: tuple[int, int]) -> bytes:
-    """A synthetic scene with sensor grain, encoded like a phone camera does."""
-    data, _ = render_photo(seed, index, size)
+def phone_jpeg(seed: int, index: int, size: tuple[int, int]) -> tuple[bytes, str, Meter]:
+    """A synthetic scene with sensor grain, encoded like a phone camera does; its value and meter."""
+    data, sample = render_photo(seed, index, size)
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     grain = np.random.default_rng(index).normal(0, 7, image.shape).astype(np.float32)
     image = np.clip(image + grain, 0, 255).astype(np.uint8)
     ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 92])
-    return buf.tobytes()
+    digits = sample.digits or "12345"
+    return buf.tobytes(), sample.value or "12345", Meter(len(digits), sample.decimals if sample.digits else 0)
 
 
 def main() -> None:
@@ -56,16 +59,17 @@ def main() -> None:
         # Made in child processes, so the peak memory below is the reader's, not the generator's.
         with ProcessPoolExecutor(2) as pool:
             photos = list(pool.map(phone_jpeg, [args.seed] * args.n, range(args.n), [size] * args.n))
-        reader.read(photos[0])  # warm-up
-        times = []
-        for data in photos:
-            t = time.perf_counter()
-            reader.read(data)
-            times.append((time.perf_counter() - t) * 1000)
-        mb = np.mean([len(p) for p in photos]) / 1e6
-        print(
-            f"{name:>6} ({size[0]}x{size[1]}, {mb:.1f} MB JPEG): p50 {np.percentile(times, 50):6.1f} ms   p95 {np.percentile(times, 95):6.1f} ms   ({args.n} photos)"
-        )
+        reader.read(photos[0][0])  # warm-up
+        mb = np.mean([len(p) for p, _, _ in photos]) / 1e6
+        for job in ("read", "verify"):
+            times = []
+            for data, value, meter in photos:
+                t = time.perf_counter()
+                reader.read(data) if job == "read" else reader.verify(data, value, meter)
+                times.append((time.perf_counter() - t) * 1000)
+            print(
+                f"{job:>6} {name:>6} ({size[0]}x{size[1]}, {mb:.1f} MB JPEG): p50 {np.percentile(times, 50):6.1f} ms   p95 {np.percentile(times, 95):6.1f} ms   ({args.n} photos)"
+            )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory: {peak:.0f} MB (whole process)")
 

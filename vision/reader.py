@@ -21,7 +21,7 @@ from .detect import DisplayDetector, DisplayQuad
 from .detect.text import TextDetector
 from .geometry import quad_size, rectify
 from .image import ImageError, Photo, decode_photo
-from .locate import Candidate, Locator, Meter, display_mode
+from .locate import Candidate, Locator, Meter, display_mode, widen
 from .ocr import DigitReader
 from .ocr.charset import INPUT_HEIGHT
 from .ocr.model import ROLLING_RUNNER_UP
@@ -42,6 +42,9 @@ OWN_TRUSTED = 0.9
 MIN_SOURCE_HEIGHT = INPUT_HEIGHT
 # Below this calibrated confidence a reading is not offered as readable at all.
 UNREADABLE_BELOW = 0.2
+# ... unless the recognizer is this sure of every digit: the calibration, fitted on synthetic photos, knows
+# nothing of real displays our own reader cannot read, where PP-OCRv4 alone is often right.
+SURE_DIGIT = 0.8
 # The raw confidence (product of digit confidences) is multiplied by these when our own reader did not find
 # and read the same digits on its own, but reads them on the same region; or does not read them at all.
 SAME_REGION_AGREES = 0.6
@@ -75,6 +78,16 @@ class MeterReading:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass
+class Seen:
+    """One photo as the reader saw it: the reading, and what verification looks at again."""
+
+    reading: MeterReading
+    region: Candidate | None = None
+    photo: Photo | None = None
+    found: DisplayQuad | None = None
 
 
 def reading_value(digits: str, decimals: int) -> str:
@@ -112,7 +125,7 @@ class MeterReader:
     def read(self, data: bytes, meter: Meter | None = None) -> MeterReading:
         """Read one photo blind; ``meter`` (digit count, decimals), when known, helps choose the register."""
         start = time.perf_counter()
-        result, _ = self._read(data, meter)
+        result = self._read(data, meter).reading
         result.ms = round((time.perf_counter() - start) * 1000, 1)
         return result
 
@@ -122,28 +135,47 @@ class MeterReader:
 
         parse_typed(typed)  # a malformed typed value is the caller's error, before any work
         start = time.perf_counter()
-        result, region = self._read(data, meter)
-        verification = judge(region, result, typed, meter)
-        result.ms = round((time.perf_counter() - start) * 1000, 1)
+        seen = self._read(data, meter)
+        views = self._views(seen) if seen.region is not None else []
+        verification = judge(seen.region, seen.reading, typed, meter, views)
+        seen.reading.ms = round((time.perf_counter() - start) * 1000, 1)
         return verification
 
-    def _read(self, data: bytes, meter: Meter | None = None) -> tuple[MeterReading, Candidate | None]:
+    def _read(self, data: bytes, meter: Meter | None = None) -> Seen:
         try:
             photo = decode_photo(data)
         except ImageError as e:
-            return MeterReading(quality=[e.reason], reason=e.reason, messages=[str(e)]), None
-        result, region = self._read_photo(photo, meter)
+            return Seen(MeterReading(quality=[e.reason], reason=e.reason, messages=[str(e)]))
+        found = self.detector.detect(photo.image)
+        result, region = self._read_photo(photo, meter, found)
         result.photo_hash = f"{phash(photo.image):016x}"
-        return result, region
+        return Seen(result, region, photo, found)
 
-    def _read_photo(self, photo: Photo, meter: Meter | None) -> tuple[MeterReading, Candidate | None]:
+    def _views(self, seen: Seen) -> list[np.ndarray]:
+        """More looks at the register for verification, each as folded per-frame probabilities.
+
+        The chosen region wider (a red drum or a digit the text box left out), and the display our own
+        detector found, read by PP-OCRv4 and by our CRNN (better on drums, trained on them).
+        """
+        image = seen.photo.image
+        quads = [widen(seen.region.quad)]
+        if seen.found is not None:
+            quads.append(seen.found.quad)
+        views = [line.probs for line in self.locator.recognizer.read([rectify(image, q, 48) for q in quads])]
+        if seen.found is not None:
+            source, quad = self._source_for(seen.photo, seen.found.quad)
+            views.append(self.reader.probabilities(rectify(source, quad, INPUT_HEIGHT)))
+        return views
+
+    def _read_photo(
+        self, photo: Photo, meter: Meter | None, found: DisplayQuad | None
+    ) -> tuple[MeterReading, Candidate | None]:
         """Two readers, each on the region it finds best; they are combined by what was measured.
 
         Our own (display quad + CRNN, trained on synthetic photos) is precise where its calibrated confidence
         is high and knows red decimal drums; PP-OCRv4 (text regions + recognizer, trained on real images)
         finds and reads displays ours never saw. Agreement is the strongest evidence.
         """
-        found = self.detector.detect(photo.image)
         own = self._own_reading(photo, found) if found is not None else None
         region = self.locator.find(photo, meter, found.quad if found is not None else None)
         if region is None:
@@ -240,7 +272,7 @@ class MeterReader:
         elif mode != "kwh":
             result.reason = f"display_mode_{mode}"
             result.messages.append(f"the display shows {MODE_WORDS.get(mode, mode)}, not the kWh reading")
-        elif result.confidence < UNREADABLE_BELOW:
+        elif result.confidence < UNREADABLE_BELOW and min(result.digit_confidences) < SURE_DIGIT:
             result.reason = "low_confidence"
             result.messages.append("the digits cannot be read with any confidence")
         else:

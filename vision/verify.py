@@ -95,8 +95,22 @@ def typed_posterior(probs: np.ndarray, strings: set[str], blind: str) -> float:
     return float(1 / (1 + np.exp(np.clip(rival_ll - typed_ll, -50, 50))))
 
 
-def judge(region: Candidate | None, reading: MeterReading, typed: str, meter: Meter | None) -> Verification:
-    """The verdict on a typed value, given the region chosen for the register and its blind reading."""
+def combine(posteriors: list[float]) -> float:
+    return COMBINE(posteriors)
+
+
+COMBINE = max
+
+
+def judge(
+    region: Candidate | None,
+    reading: MeterReading,
+    typed: str,
+    meter: Meter | None,
+    views: list[np.ndarray] = (),
+) -> Verification:
+    """The verdict on a typed value, given the region chosen for the register, its blind reading, and more
+    looks at the register (``views``: folded per-frame probabilities, e.g. a wider crop, another reader)."""
     units, decimals = parse_typed(typed)
 
     def verdict(p: float, v: str, why: str) -> Verification:
@@ -115,7 +129,7 @@ def judge(region: Candidate | None, reading: MeterReading, typed: str, meter: Me
             j = i - offset
             if 0 <= j < len(s) and s[j] in (lower, upper):
                 strings.add(s[:j] + (upper if s[j] == lower else lower) + s[j + 1 :])
-    p = typed_posterior(region.line.probs, strings, region.digits)
+    p = combine([typed_posterior(probs, strings, region.digits) for probs in [region.line.probs, *views]])
     if reading.mode not in (None, "kwh"):
         return verdict(p, UNSURE, f"the display shows {reading.mode}, not the current kWh reading")
     if expected is None and decimals:

@@ -82,6 +82,12 @@ class DigitReader:
     def __init__(self, weights: Path = WEIGHTS) -> None:
         self.session = session(weights)
 
+    def probabilities(self, strip: np.ndarray) -> np.ndarray:
+        """Per-frame probabilities in PP-OCRv4's folded layout (blank, digits, '.', other): ``(T, 13)``."""
+        logits, _ = self.session.run(None, {"image": prepare(strip)})
+        p = softmax(logits[0])
+        return np.concatenate([p, np.full((len(p), 1), 1e-7, p.dtype)], axis=1)
+
     def read(self, strip: np.ndarray) -> StripReading:
         logits, mode_logits = self.session.run(None, {"image": prepare(strip)})
         return interpret(logits[0], mode_logits[0])
