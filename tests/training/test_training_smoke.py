@@ -94,3 +94,39 @@ def test_detector_trains_and_exports(tiny, tmp_path: Path) -> None:
     )
     assert corners.shape == (2, 4, 2) and presence.shape == (2,) and peak.shape == (2, 4)
     assert ((corners >= 0) & (corners <= 1)).all()
+
+
+def test_ppocr_fine_tune_runs_resumes_and_exports_a_servable_model(
+    tiny, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pretrained recognizer converts to torch, trains, resumes, and goes back into its ONNX graph."""
+    from training import finetune_ppocr
+    from vision.ocr.ppocr import TextRecognizer
+
+    train, val = tiny
+    out = tmp_path / "ppocr"
+    argv = ["--synth-train", str(train), "--synth-val", str(val), "--out", str(out), "--workers", "0"]
+    argv += ["--per-epoch", "8", "--batch-size", "4", "--real", "8", "--epochs", "2", "--copies", "1"]
+    real_epoch = finetune_ppocr.train_one_epoch
+
+    def dies_in_epoch_1(rec, loader, optimizer, scheduler, epoch):
+        if epoch == 1:
+            raise KeyboardInterrupt  # the machine went away mid-run
+        return real_epoch(rec, loader, optimizer, scheduler, epoch)
+
+    monkeypatch.setattr(finetune_ppocr, "train_one_epoch", dies_in_epoch_1)
+    with pytest.raises(KeyboardInterrupt):
+        finetune_ppocr.main(finetune_ppocr.get_args_parser().parse_args(argv))
+    ckpt = torch.load(out / "checkpoint.pt", weights_only=False)
+    assert ckpt["epoch"] == 0 and {"model", "optimizer", "scheduler", "args"} <= set(ckpt)
+    monkeypatch.setattr(finetune_ppocr, "train_one_epoch", real_epoch)
+    resume = [*argv, "--resume", str(out / "checkpoint.pt")]
+    onnx = finetune_ppocr.main(finetune_ppocr.get_args_parser().parse_args(resume))
+    assert torch.load(out / "checkpoint.pt", weights_only=False)["epoch"] == 1
+    recognizer = TextRecognizer(onnx)  # dynamic batch and width, the character list, as the original
+    lines = recognizer.read([np.full((48, 200, 3), 200, np.uint8), np.full((30, 400, 3), 90, np.uint8)])
+    assert len(lines) == 2 and lines[0].probs.shape[1] == 13
+    served = ort.InferenceSession(str(finetune_ppocr.WEIGHTS))
+    trained = ort.InferenceSession(str(onnx))
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 3, 48, 160)).astype(np.float32)
+    assert not np.allclose(served.run(None, {"x": x})[0], trained.run(None, {"x": x})[0]), "weights changed"

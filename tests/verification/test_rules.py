@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -53,6 +54,28 @@ def test_rolling_drum_matches_either_figure_and_bills_the_lower() -> None:
         d = decide(submission(typed=typed, read=read("016503", rolling=rolling)))
         assert d.status == ACCEPTED and d.verified_reading == "1650.2"
     assert decide(submission(typed="1650.4", read=read("016503", rolling=rolling))).status == NEEDS_REVIEW
+
+
+def test_a_photo_that_confirms_the_typed_value_is_accepted_despite_blind_doubts() -> None:
+    """``vision.verify`` said the display shows what was typed: the blind reading's doubts no longer matter."""
+    unsure = read("016592", confidence=0.4, digit_confidences=(0.99, 0.99, 0.99, 0.45, 0.99, 0.99))
+    confirmed = read(unsure.digits, confidence=0.4, digit_confidences=unsure.digit_confidences)
+    confirmed = type(confirmed)(
+        **{**_fields(confirmed), "typed_verdict": "matches", "typed_probability": 0.97}
+    )
+    d = decide(submission(typed="1650.2", read=confirmed))
+    assert d.status == ACCEPTED and d.verified_reading == "1650.2" and d.lucky_draw_eligible
+    # Without the confirmation the same photo goes to a person.
+    assert decide(submission(typed="1650.2", read=unsure)).status == NEEDS_REVIEW
+    # The history rules still hold for a confirmed value.
+    history = steady_history(last="1700.0")
+    assert decide(submission(typed="1650.2", read=confirmed, history=history)).status != ACCEPTED
+
+
+def test_a_differing_typed_value_keeps_the_typing_mistake_explanation() -> None:
+    differs = replace(read("016502"), typed_verdict="differs", typed_probability=0.001)
+    d = decide(submission(typed="1650.3", read=differs))
+    assert d.status == NEEDS_REVIEW and "one_digit_wrong" in d.reasons and d.proposed_reading == "1650.2"
 
 
 def test_reader_doubts_go_to_review() -> None:
