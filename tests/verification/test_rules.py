@@ -59,10 +59,7 @@ def test_rolling_drum_matches_either_figure_and_bills_the_lower() -> None:
 def test_a_photo_that_confirms_the_typed_value_is_accepted_despite_blind_doubts() -> None:
     """``vision.verify`` said the display shows what was typed: the blind reading's doubts no longer matter."""
     unsure = read("016592", confidence=0.4, digit_confidences=(0.99, 0.99, 0.99, 0.45, 0.99, 0.99))
-    confirmed = read(unsure.digits, confidence=0.4, digit_confidences=unsure.digit_confidences)
-    confirmed = type(confirmed)(
-        **{**_fields(confirmed), "typed_verdict": "matches", "typed_probability": 0.97}
-    )
+    confirmed = replace(unsure, typed_verdict="matches", typed_probability=0.97)
     d = decide(submission(typed="1650.2", read=confirmed))
     assert d.status == ACCEPTED and d.verified_reading == "1650.2" and d.lucky_draw_eligible
     # Without the confirmation the same photo goes to a person.
