@@ -289,20 +289,14 @@ def _suffix(reg: Candidate, quads: list[np.ndarray], image: np.ndarray, recogniz
 
     place = at(w - 0.1 * h, 0.4 * h, w + 0.9 * h, 1.05 * h)
     found = [q for q in quads if _inside(q.mean(0), place) and quad_size(q)[1] < 0.8 * h]
-    if found:
-        lines = recognizer.read([rectify(image, q, HEIGHT) for q in found])
-        return " ".join(line.raw.strip() for line in lines if line.raw.strip())
-    # Nothing detected there: read the place itself, and above it. A full-height figure (a red decimal
-    # drum, a digit the region left out) shows in both halves; an index only below (a unit label above).
-    below, above = recognizer.read(
-        [
-            rectify(image, place, HEIGHT),
-            rectify(image, at(w - 0.1 * h, -0.05 * h, w + 0.9 * h, 0.5 * h), HEIGHT),
-        ]
-    )
+    # A full-height figure there (a red decimal drum, a digit the region left out) shows above the place
+    # too; an index shows only below it (with at most the unit label above).
+    crops = [rectify(image, at(w - 0.1 * h, -0.05 * h, w + 0.9 * h, 0.5 * h), HEIGHT)]
+    crops += [rectify(image, q, HEIGHT) for q in found] or [rectify(image, place, HEIGHT)]
+    above, *below = recognizer.read(crops)
     if any(ch.isdigit() for ch in _UNIT.sub("", above.raw)):
         return ""
-    return below.raw.strip()
+    return " ".join(line.raw.strip() for line in below if line.raw.strip())
 
 
 def _inside(point: np.ndarray, quad: np.ndarray) -> bool:
@@ -312,7 +306,7 @@ def _inside(point: np.ndarray, quad: np.ndarray) -> bool:
 def display_mode(region: Candidate) -> str:
     """What the display shows: the kWh register, or another register, a date, a time, the segment test."""
     index = re.sub(r"[^0-9A-Z]", "", _UNIT.sub("", region.suffix).upper())
-    if "MD" in index or index == "KW":
+    if "MD" in index:
         return "kw_md"
     # Register indices on Indian static meters: 1B..6B (billing history), H1.., a digit read in its place.
     if re.search(r"[0-9BHD]", index):

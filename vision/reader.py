@@ -37,6 +37,10 @@ OWN_CALIBRATION = Path(__file__).parent / "ocr" / "weights" / "calibration_crnn.
 # Our own reader's calibrated confidence above which it is trusted over PP-OCRv4 when they disagree
 # (98.9% right at >= 0.9 on unseen synthetic photos; it never reaches it on real photos it cannot read).
 OWN_TRUSTED = 0.9
+# How much more our CRNN's typed-value posterior is doubted than PP-OCRv4's (see vision.verify.combine):
+# on synthetic photos (seed 7100, which no benchmark uses) a posterior of 0.98 from it was needed to
+# confirm no typing mistake.
+CRNN_DOUBT = 5.0
 # Rectify from at least as many source pixels of display height as the reader uses, re-decoding a reduced
 # JPEG larger only when the display is smaller than that (a second decode costs as much as the first).
 MIN_SOURCE_HEIGHT = INPUT_HEIGHT
@@ -151,20 +155,19 @@ class MeterReader:
         result.photo_hash = f"{phash(photo.image):016x}"
         return Seen(result, region, photo, found)
 
-    def _views(self, seen: Seen) -> list[np.ndarray]:
-        """More looks at the register for verification, each as folded per-frame probabilities.
+    def _views(self, seen: Seen) -> list[tuple[np.ndarray, float]]:
+        """More looks at the register for verification: (folded per-frame probabilities, doubt).
 
-        The chosen region wider (a red drum or a digit the text box left out), and the display our own
-        detector found, read by PP-OCRv4 and by our CRNN (better on drums, trained on them).
+        The chosen region wider (a red drum or a digit the text box left out) and the display our own
+        detector found, read by PP-OCRv4; that display read by our CRNN (better on drums, trained on them,
+        but overconfident on photos unlike its synthetic training set: doubted 5 times more).
         """
-        image = seen.photo.image
-        quads = [widen(seen.region.quad)]
-        if seen.found is not None:
-            quads.append(seen.found.quad)
-        views = [line.probs for line in self.locator.recognizer.read([rectify(image, q, 48) for q in quads])]
+        quads = [widen(seen.region.quad), *([seen.found.quad] if seen.found is not None else [])]
+        strips = [rectify(seen.photo.image, q, 48) for q in quads]
+        views = [(line.probs, 1.0) for line in self.locator.recognizer.read(strips)]
         if seen.found is not None:
             source, quad = self._source_for(seen.photo, seen.found.quad)
-            views.append(self.reader.probabilities(rectify(source, quad, INPUT_HEIGHT)))
+            views.append((self.reader.probabilities(rectify(source, quad, INPUT_HEIGHT)), CRNN_DOUBT))
         return views
 
     def _read_photo(

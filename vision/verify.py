@@ -95,11 +95,10 @@ def typed_posterior(probs: np.ndarray, strings: set[str], blind: str) -> float:
     return float(1 / (1 + np.exp(np.clip(rival_ll - typed_ll, -50, 50))))
 
 
-def combine(posteriors: list[float]) -> float:
-    return COMBINE(posteriors)
-
-
-COMBINE = max
+def combine(posteriors: list[float], doubts: list[float]) -> float:
+    """The strongest evidence among the looks at the register, each discounted by how much its reader is
+    doubted: a doubt of 5 turns a posterior of 0.98 into 0.9 (the doubt multiplies the chance it is wrong)."""
+    return max(max(0.0, 1.0 - (1.0 - p) * d) for p, d in zip(posteriors, doubts, strict=True))
 
 
 def judge(
@@ -129,7 +128,8 @@ def judge(
             j = i - offset
             if 0 <= j < len(s) and s[j] in (lower, upper):
                 strings.add(s[:j] + (upper if s[j] == lower else lower) + s[j + 1 :])
-    p = combine([typed_posterior(probs, strings, region.digits) for probs in [region.line.probs, *views]])
+    looks = [(region.line.probs, 1.0), *views]
+    p = combine([typed_posterior(probs, strings, region.digits) for probs, _ in looks], [d for _, d in looks])
     if reading.mode not in (None, "kwh"):
         return verdict(p, UNSURE, f"the display shows {reading.mode}, not the current kWh reading")
     if expected is None and decimals:
