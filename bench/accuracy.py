@@ -34,7 +34,7 @@ from bench.typing_mistakes import KINDS, mistake, with_point  # noqa: E402
 from meterdata.manifest import load_manifest  # noqa: E402
 from meterdata.strips import DigitCrops, nearest_digits  # noqa: E402
 from meterdata.synth import generate  # noqa: E402
-from vision.geometry import quad_iou, rectify  # noqa: E402
+from vision.geometry import on_display, rectify  # noqa: E402
 from vision.locate import Meter, digit_run  # noqa: E402
 from vision.ocr import DigitReader  # noqa: E402
 from vision.ocr.ppocr import TextRecognizer  # noqa: E402
@@ -126,7 +126,7 @@ def main() -> None:
         ]
         with_display = [(s, r) for s, r in zip(samples, results, strict=True) if s.quad is not None]
         hits = [
-            r.display is not None and quad_iou(np.array(r.display["quad"]), np.array(s.quad)) >= 0.5
+            r.display is not None and on_display(np.array(r.display["quad"]), np.array(s.quad))
             for s, r in with_display
         ]
         target = [(s, r) for s, r in zip(samples, results, strict=True) if s.readable and s.mode == "kwh"]
@@ -145,7 +145,7 @@ def main() -> None:
             if not (s.readable and s.mode == "kwh") and r.readable and r.confidence >= AUTO_ACCEPT
         ]
         print(
-            f"  display hit rate (IoU >= 0.5)  {np.mean(hits):6.1%}  of {len(with_display)} photos with a display"
+            f"  register found on the display  {np.mean(hits):6.1%}  of {len(with_display)} photos with a display (>= 70% of the region read inside the labelled display)"
         )
         print(
             f"  exact reading (digits+decimal) {np.mean([correct(s, r) for s, r in target]):6.1%}  of {len(target)} readable kWh photos"

@@ -60,3 +60,13 @@ def quad_iou(a: np.ndarray, b: np.ndarray) -> float:
         return 0.0
     inter, _ = cv2.intersectConvexConvex(a, b)
     return float(inter / (area_a + area_b - inter))
+
+
+def on_display(region: np.ndarray, display: np.ndarray, share: float = 0.7) -> bool:
+    """Whether at least ``share`` of a region's area lies inside a display quad (the register is on it)."""
+    a, b = order_quad(region), order_quad(display)
+    area = abs(cv2.contourArea(a))
+    if area <= 0:
+        return False
+    inter, _ = cv2.intersectConvexConvex(a, b)
+    return float(inter / area) >= share

@@ -70,7 +70,7 @@ class Candidate:
 
     @property
     def digits(self) -> str:
-        return self.text.replace(".", "")
+        return self.text.replace(".", "").replace("?", "")
 
     @property
     def decimals(self) -> int:
@@ -83,8 +83,12 @@ class Candidate:
         return quad_size(self.quad)[1]
 
 
+_SCREEN = re.compile(r"\d{2}\?\d{2}\?\d{2,4}")  # a date or time: 08-09-23, 05:39:20 (separators are "other")
+
+
 def digit_run(chars: list) -> tuple[int, int]:
-    """The longest run of digits (and decimal points) not broken by another character."""
+    """The longest run of digits (and decimal points) not broken by another character; a date or a time
+    shown on the display counts as one run, separators and all (it is then told apart by its mode)."""
     best, start = (0, 0), 0
     for i in range(len(chars) + 1):
         if i == len(chars) or chars[i].char == "?":
@@ -97,6 +101,9 @@ def digit_run(chars: list) -> tuple[int, int]:
         s += 1
     while e > s and chars[e - 1].char == ".":
         e -= 1
+    screen = _SCREEN.search("".join(c.char for c in chars))
+    if screen and screen.end() - screen.start() > e - s:
+        return screen.start(), screen.end()
     return s, e
 
 
@@ -122,7 +129,7 @@ def score(c: Candidate, meter: Meter | None, tallest: float, centre: np.ndarray,
     s -= 0.4 * min(others, 4)
     if c.text.count(".") > 1:
         s -= 1.5  # a date, a version: not a register
-    s += 1.5 * c.height / tallest
+    s += 1.5 * min(1.0, c.height / tallest)
     s -= 0.6 * float(np.linalg.norm(c.quad.mean(0) - centre)) / diag
     if c.source == "detector":
         s += 0.3
@@ -155,7 +162,9 @@ class Locator:
         scored = [c for c in cands if len(c.digits) >= 3]
         if not scored:
             return None
-        tallest = max(c.height for c in scored)
+        # The tallest text: a display quad or the whole photo is taller than any text on it, so is left out.
+        texts = [c.height for c in scored if c.source in ("text", "line")]
+        tallest = max(texts or [c.height for c in scored])
         h, w = shape[:2]
         centre, diag = np.array([w / 2, h / 2]), float(np.hypot(w, h)) / 2
         for c in scored:
@@ -167,7 +176,7 @@ class Locator:
         image = photo.image
         boxes = self.detector.detect(image, 640)
         h, w = image.shape[:2]
-        extra = [("whole", _whole(image))] if w >= WHOLE_ASPECT * h or not boxes else []
+        extra = [("whole", whole_quad(image))] if w >= WHOLE_ASPECT * h or not boxes else []
         if detector_quad is not None:
             extra.append(("detector", detector_quad))
         first = self.best(self.candidates(image, boxes, extra), meter, image.shape)
@@ -238,7 +247,7 @@ def _plausible(quad: np.ndarray) -> bool:
     return h >= MIN_TEXT_HEIGHT and w >= 1.2 * h
 
 
-def _whole(image: np.ndarray) -> np.ndarray:
+def whole_quad(image: np.ndarray) -> np.ndarray:
     h, w = image.shape[:2]
     return np.array([(0, 0), (w - 1, 0), (w - 1, h - 1), (0, h - 1)], np.float32)
 
@@ -304,18 +313,22 @@ def _inside(point: np.ndarray, quad: np.ndarray) -> bool:
 
 
 def display_mode(region: Candidate) -> str:
-    """What the display shows: the kWh register, or another register, a date, a time, the segment test."""
+    """What the display shows: the kWh register, or another register, a date, a time, the segment test.
+
+    From the text of the register's line (``08-09-23``, ``05:39:20``, ``DATE``) and the small index beside
+    it (``TIME``, ``MD``, ``kW``, ``6B``).
+    """
+    line = region.line.raw.upper()
     index = re.sub(r"[^0-9A-Z]", "", _UNIT.sub("", region.suffix).upper())
-    if "MD" in index:
+    if re.search(r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}", line) or "DATE" in line + index:
+        return "date"
+    if re.search(r"\d{1,2}:\d{2}", line) or "TIME" in line + index:
+        return "time"
+    if len(region.digits) >= 4 and set(region.digits) == {"8"}:
+        return "segment_test"
+    if "MD" in index or "KW" in index:  # a kW unit beside the register (the kWh one was removed above)
         return "kw_md"
     # Register indices on Indian static meters: 1B..6B (billing history), H1.., a digit read in its place.
     if re.search(r"[0-9BHD]", index):
         return "history"
-    raw = region.line.raw
-    if re.search(r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}", raw):
-        return "date"
-    if re.search(r"\d{1,2}:\d{2}", raw):
-        return "time"
-    if len(region.digits) >= 4 and set(region.digits) == {"8"}:
-        return "segment_test"
     return "kwh"

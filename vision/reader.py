@@ -21,7 +21,7 @@ from .detect import DisplayDetector, DisplayQuad
 from .detect.text import TextDetector
 from .geometry import quad_size, rectify
 from .image import ImageError, Photo, decode_photo
-from .locate import Candidate, Locator, Meter, display_mode, widen
+from .locate import WHOLE_ASPECT, Candidate, Locator, Meter, display_mode, whole_quad, widen
 from .ocr import DigitReader
 from .ocr.charset import INPUT_HEIGHT
 from .ocr.model import ROLLING_RUNNER_UP
@@ -151,6 +151,9 @@ class MeterReader:
         except ImageError as e:
             return Seen(MeterReading(quality=[e.reason], reason=e.reason, messages=[str(e)]))
         found = self.detector.detect(photo.image)
+        h, w = photo.image.shape[:2]
+        if found is None and w >= WHOLE_ASPECT * h:  # a tight crop of the counter: the photo is the display
+            found = DisplayQuad(whole_quad(photo.image), 1.0, ())
         result, region = self._read_photo(photo, meter, found)
         result.photo_hash = f"{phash(photo.image):016x}"
         return Seen(result, region, photo, found)
@@ -201,6 +204,12 @@ class MeterReader:
             if text.reason == "low_confidence" and text.confidence >= UNREADABLE_BELOW:
                 text.readable, text.reason = True, None
                 text.messages = [m for m in text.messages if "any confidence" not in m]
+            if own.mode not in ("kwh", "none") and text.mode == "kwh":
+                # Our CRNN's display-mode head knows the LCD's date, time, MD and segment-test screens.
+                text.mode, text.readable, text.reason = own.mode, False, f"display_mode_{own.mode}"
+                text.messages.append(
+                    f"the display shows {MODE_WORDS.get(own.mode, own.mode)}, not the kWh reading"
+                )
             return text, region
         if own.readable and own.confidence >= OWN_TRUSTED and own.confidence > text.confidence:
             return own, region
@@ -242,7 +251,7 @@ class MeterReader:
         image, quad = self._source_for(photo, region.quad)
         flags = check_strip(rectify(image, quad, 2 * INPUT_HEIGHT))
         second = self.reader.read(rectify(image, quad, INPUT_HEIGHT))
-        digit_chars = [c for c in region.run if c.char != "."]
+        digit_chars = [c for c in region.run if c.char.isdigit()]
         rolling = [_rolling(c) for c in digit_chars]
         scale = photo.width / photo.image.shape[1]
         mode = display_mode(region)

@@ -17,7 +17,7 @@ from meterdata.synth import render_photo
 from meterverify.cli import app
 from tests.vision import photos
 from vision import read
-from vision.geometry import quad_iou
+from vision.geometry import on_display
 
 SEED = 31337  # never used for training (training used 100 and 200)
 
@@ -39,8 +39,9 @@ def test_reads_unseen_synthetic_photos(synthetic) -> None:
     assert np.mean(right) >= 0.7, [(s.digits, r.digits) for s, r in results]
     for _, r in results:
         assert 0 <= r.confidence <= 1 and len(r.digit_confidences) == len(r.digits or "")
+    # The region read is the register: it lies on the labelled display (it may be tighter than the window).
     hits = [
-        r.display is not None and quad_iou(np.array(r.display["quad"]), np.array(s.quad)) >= 0.5
+        r.display is not None and on_display(np.array(r.display["quad"]), np.array(s.quad))
         for s, r in results
     ]
     assert np.mean(hits) >= 0.8
