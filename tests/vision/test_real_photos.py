@@ -152,3 +152,43 @@ def test_verify_refuses_typing_mistakes_on_synthetic_photos() -> None:
         if checked == 6:
             break
     assert checked >= 4, "too few synthetic photos confirmed to test mistakes on"
+
+
+def test_cli_verify_json_contract(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from meterverify.cli import app
+
+    row, data = CURRENT
+    photo = tmp_path / "meter.jpg"
+    photo.write_bytes(data)
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"nope")
+    pairs = [f"{photo}={row['digits']}@5.0", f"{photo}={row['digits'][:-1]}9@5.0", f"{photo}={row['digits']}"]
+    result = CliRunner().invoke(
+        app, ["verify", "--json", *pairs, f"{bad}=123", f"{photo}=12a4", f"{photo}=1@9.9"]
+    )
+    assert result.exit_code == 1, result.output  # the malformed pairs fail; the others are still answered
+    lines = [json.loads(line) for line in result.output.strip().splitlines()]
+    assert len(lines) == 6
+    right, wrong, blind, unreadable, bad_typed, bad_meter = lines
+    for line in (right, wrong, blind, unreadable):
+        assert {
+            "path",
+            "digits",
+            "value",
+            "confidence",
+            "typed",
+            "typed_probability",
+            "typed_verdict",
+        } <= set(line)
+    assert right["typed_verdict"] == "matches" and right["typed"] == row["digits"]
+    assert wrong["typed_verdict"] == "differs" and wrong["typed_probability"] < 0.1
+    assert blind["typed_verdict"] == "matches"  # no meter given: the display alone decides
+    assert unreadable["typed_verdict"] == "unsure" and unreadable["reason"] == "not_an_image"
+    assert "not a meter reading" in bad_typed["error"] and "meter spec" in bad_meter["error"]
+
+
+def test_verify_in_code_refuses_a_malformed_typed_value() -> None:
+    with pytest.raises(ValueError, match="not a meter reading"):
+        verify(CURRENT[1], "12,34,5")
