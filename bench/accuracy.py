@@ -37,8 +37,9 @@ from meterdata.synth import generate  # noqa: E402
 from vision.geometry import on_display, rectify  # noqa: E402
 from vision.locate import Meter, digit_run  # noqa: E402
 from vision.ocr import DigitReader  # noqa: E402
+from vision.ocr.joint import joint_reading  # noqa: E402
 from vision.ocr.ppocr import TextRecognizer  # noqa: E402
-from vision.reader import CRNN_DOUBT, MeterReader  # noqa: E402
+from vision.reader import CRNN_DOUBT, JOINT_CRNN_WEIGHT, MeterReader, close_readings  # noqa: E402
 from vision.verify import MATCH_AT, combine, typed_posterior, typed_strings  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -99,6 +100,11 @@ def main() -> None:
         "".join(c.char for c in line.chars[slice(*digit_run(line.chars))]).replace(".", "") for line in lines
     ]
     print(row("meterverify PP-OCRv4", ppocr, truths))
+    joint = []
+    for strip, line, first, second in zip(strips, lines, ppocr, ours, strict=True):
+        views = [(line.probs, 1.0), (reader.probabilities(strip), JOINT_CRNN_WEIGHT)]
+        joint.append(joint_reading(views, {first, second})[0] if close_readings(first, second) else first)
+    print(row("meterverify (as served)", joint, truths) + "   PP-OCRv4 and CRNN settled jointly when close")
     for name in others:
         got = ENGINES[name](strips)
         print(row(name, got, truths) if got is not None else f"  {name:<22} not installed")

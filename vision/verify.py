@@ -18,7 +18,7 @@ import numpy as np
 
 from .locate import Candidate, Meter
 from .ocr.ctc import ctc_log_likelihoods
-from .ocr.ppocr import DOT, OTHER
+from .ocr.joint import digit_log_probs, neighbours
 from .reader import MeterReading
 
 MATCHES, DIFFERS, UNSURE = "matches", "differs", "unsure"
@@ -61,21 +61,6 @@ def typed_strings(units: str, shown: int, meter: Meter | None) -> set[str]:
     return {units.rjust(n, "0") for n in range(len(units), longest + 1)}
 
 
-def rivals(strings: set[str]) -> set[str]:
-    """Every string one typing mistake away from any of ``strings``: the readings a mistake would hide."""
-    out: set[str] = set()
-    digits = "0123456789"
-    for s in strings:
-        for i in range(len(s)):
-            out.update(s[:i] + d + s[i + 1 :] for d in digits)  # one digit wrong
-            out.add(s[:i] + s[i + 1 :])  # one left out
-            if i + 1 < len(s):
-                out.add(s[:i] + s[i + 1] + s[i] + s[i + 2 :])  # neighbours swapped
-        for i in range(len(s) + 1):
-            out.update(s[:i] + d + s[i:] for d in digits)  # one added
-    return {r for r in out if r} - strings
-
-
 def typed_posterior(probs: np.ndarray, strings: set[str], blind: str) -> float:
     """P(typed | display) among the typed strings, their one-mistake rivals and the blind reading.
 
@@ -83,10 +68,8 @@ def typed_posterior(probs: np.ndarray, strings: set[str], blind: str) -> float:
     """
     # The decimal point is judged apart (from the meter or the display), so here it is no character;
     # "other" is dropped: it costs every string the same.
-    folded = np.concatenate([probs[:, :1] + probs[:, DOT : DOT + 1], probs[:, 1:DOT]], axis=1)
-    log_probs = np.log(np.clip(folded, 1e-9, 1.0))
-    assert folded.shape[1] == OTHER - 1
-    others = sorted(rivals(strings) | ({blind} - strings if blind else set()))
+    log_probs = digit_log_probs(probs)
+    others = sorted(neighbours(strings) | ({blind} - strings if blind else set()))
     mine = sorted(strings)
     labels = [[int(c) + 1 for c in s] for s in mine + others]
     ll = ctc_log_likelihoods(log_probs, labels)
