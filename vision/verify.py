@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .locate import Candidate, Meter
+from .locate import Meter
 from .ocr.ctc import ctc_log_likelihoods
 from .ocr.joint import digit_log_probs, neighbours
 from .reader import MeterReading
@@ -85,34 +85,31 @@ def combine(posteriors: list[float], doubts: list[float]) -> float:
 
 
 def judge(
-    region: Candidate | None,
-    reading: MeterReading,
-    typed: str,
-    meter: Meter | None,
-    views: list[np.ndarray] = (),
+    reading: MeterReading, typed: str, meter: Meter | None, views: list[tuple[np.ndarray, float]]
 ) -> Verification:
-    """The verdict on a typed value, given the region chosen for the register, its blind reading, and more
-    looks at the register (``views``: folded per-frame probabilities, e.g. a wider crop, another reader)."""
+    """The verdict on a typed value, given the blind reading of the register and looks at it: ``views``,
+    (folded per-frame probabilities, doubt) pairs from the recognizers (see ``combine``)."""
     units, decimals = parse_typed(typed)
 
     def verdict(p: float, v: str, why: str) -> Verification:
         return Verification(reading, typed, round(p, 4), v, why)
 
-    if region is None or not region.digits:
+    shown = reading.digits or ""
+    if not shown or not views:
         return verdict(0.0, UNSURE, f"no reading found on the photo ({reading.reason})")
-    expected = meter.decimals if meter else (reading.decimals if "." in region.text else None)
+    # Where the decimals start: the consumer record says; else a point (or red drums) on the display.
+    expected = meter.decimals if meter else (reading.decimals or None)
     if expected is not None and decimals != expected:
         return verdict(0.0, DIFFERS, f"typed with {decimals} decimal(s); the meter shows {expected}")
     rolling = [(i, r) for i, r in enumerate(reading.rolling) if r]
-    strings = typed_strings(units, len(region.digits), meter)
+    strings = typed_strings(units, len(shown), meter)
     for s in list(strings):  # a turning drum shows both figures: either typed one is the display's
-        offset = len(region.digits) - len(s)
+        offset = len(shown) - len(s)
         for i, (lower, upper) in rolling:
             j = i - offset
             if 0 <= j < len(s) and s[j] in (lower, upper):
                 strings.add(s[:j] + (upper if s[j] == lower else lower) + s[j + 1 :])
-    looks = [(region.line.probs, 1.0), *views]
-    p = combine([typed_posterior(probs, strings, region.digits) for probs, _ in looks], [d for _, d in looks])
+    p = combine([typed_posterior(probs, strings, shown) for probs, _ in views], [d for _, d in views])
     if reading.mode not in (None, "kwh"):
         return verdict(p, UNSURE, f"the display shows {reading.mode}, not the current kWh reading")
     if expected is None and decimals:
