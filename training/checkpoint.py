@@ -46,3 +46,16 @@ def start_epoch(args: argparse.Namespace, model, optimizer, scheduler) -> int:
     if args.init:
         model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=False)["model"])
     return resume(args.resume, model, optimizer, scheduler) if args.resume else 0
+
+
+def prepare_run(args: argparse.Namespace) -> None:
+    """Seed every generator, set torch's threads, make the output folder: the same start for every script."""
+    import random
+
+    import numpy as np
+
+    torch.manual_seed(args.seed)
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.set_num_threads(args.threads)
+    args.out.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import random
 import shutil
 import time
 from pathlib import Path
@@ -27,7 +26,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from meterdata.strips import DigitCrops
-from training.checkpoint import add_run_args, save_checkpoint, start_epoch
+from training.checkpoint import add_run_args, prepare_run, save_checkpoint, start_epoch
 from training.data.colour_strips import HEIGHT, StripDataset, synthetic_colour_strips, tint
 from training.models import ppocr_rec
 from training.tracking import tracked_run
@@ -162,11 +161,7 @@ def evaluate(rec, val_strips, real_strips) -> dict[str, float]:
 
 
 def main(args: argparse.Namespace) -> Path:
-    torch.manual_seed(args.seed)
-    random.seed(args.seed)
-    np.random.seed(args.seed)
-    torch.set_num_threads(args.threads)
-    args.out.mkdir(parents=True, exist_ok=True)
+    prepare_run(args)
 
     rec = ppocr_rec.load(args.weights)
     train_strips = synthetic_colour_strips(args.synth_train, args.copies, args.jitter, args.seed)

@@ -8,7 +8,6 @@ Tracks params, metrics and the checkpoint in MLflow, exports ONNX; ``--promote``
 from __future__ import annotations
 
 import argparse
-import random
 import time
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from training.checkpoint import add_run_args, save_checkpoint, start_epoch
+from training.checkpoint import add_run_args, prepare_run, save_checkpoint, start_epoch
 from training.data.detect import DetectorDataset, load_photos
 from training.models.corner_net import CornerNet, soft_argmax
 from training.tracking import tracked_run
@@ -117,11 +116,7 @@ def evaluate(model, loader) -> dict[str, float]:
 
 
 def main(args: argparse.Namespace) -> Path:
-    torch.manual_seed(args.seed)
-    random.seed(args.seed)
-    np.random.seed(args.seed)
-    torch.set_num_threads(args.threads)
-    args.out.mkdir(parents=True, exist_ok=True)
+    prepare_run(args)
     train = DetectorDataset(*load_photos(args.synth_train, "train"), args.side, augment=True, seed=args.seed)
     val = DetectorDataset(*load_photos(args.synth_val, "val"), args.side, augment=False)
     loader = DataLoader(

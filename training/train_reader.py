@@ -9,7 +9,6 @@ exports ONNX next to the checkpoint; ``--promote`` copies it to the shipped weig
 from __future__ import annotations
 
 import argparse
-import random
 import time
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from training.checkpoint import add_run_args, save_checkpoint, start_epoch
+from training.checkpoint import add_run_args, prepare_run, save_checkpoint, start_epoch
 from training.data.ocr import DigitCrops, ReaderDataset, WidthBatches, collate, pad_batch, synthetic_strips
 from training.models.crnn import Model
 from training.tracking import tracked_run
@@ -142,11 +141,7 @@ def evaluate(model, val_strips, real_strips) -> dict[str, float]:
 
 
 def main(args: argparse.Namespace) -> Path:
-    torch.manual_seed(args.seed)
-    random.seed(args.seed)
-    np.random.seed(args.seed)
-    torch.set_num_threads(args.threads)
-    args.out.mkdir(parents=True, exist_ok=True)
+    prepare_run(args)
 
     train_strips = synthetic_strips(args.synth_train, "train", args.copies, args.jitter, args.seed)
     val_strips = synthetic_strips(args.synth_val, "val", 1, args.jitter, args.seed)
