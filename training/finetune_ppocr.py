@@ -7,14 +7,15 @@ converted with onnx2torch), and teaches them what a meter shows: drum counters o
 (tinted), synthetic LCDs and drums with their decimals (red drums, LCD points). Batch-norm statistics stay
 frozen (small batches); all weights train at a low learning rate. Tracked in MLflow (experiment
 ``ppocr-finetune``); checkpoints hold model, optimizer, scheduler, epoch and args (``--resume``).
-``--promote`` replaces the served recognizer (compare first: ``python bench/accuracy.py``).
+``--promote`` installs it as the served meter recognizer (``vision/ocr/weights/ppocrv4_rec_meter.onnx``,
+float16 storage), which reads the chosen register while the pretrained one keeps finding it (it still knows
+letters). Compare first: ``python bench/accuracy.py``.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
-import shutil
 import time
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from training.models import ppocr_rec
 from training.tracking import tracked_run
 from vision.locate import digit_run
 from vision.ocr.ppocr import WEIGHTS, fold_decode
+from vision.reader import METER_RECOGNIZER
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -51,7 +53,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--weight-decay", type=float, default=1e-4)
     p.add_argument("--out", type=Path, default=Path("runs/ppocr"))
-    p.add_argument("--promote", action="store_true", help="copy the exported model to the served weights")
+    p.add_argument("--promote", action="store_true", help="install the result as the served meter recognizer")
     add_run_args(p)
     return p
 
@@ -207,8 +209,8 @@ def main(args: argparse.Namespace) -> Path:
             save_checkpoint(ckpt_path, rec.model, optimizer, scheduler, epoch, args)
             ppocr_rec.export(rec, onnx_path)  # every epoch: a run cut short still leaves a usable model
         log.artifact(onnx_path)
-    if args.promote:  # a third-party model of fixed size: no size check as for our own small models
-        shutil.copyfile(onnx_path, WEIGHTS)
+    if args.promote:  # served beside the general recognizer, its weights stored as float16 (half the size)
+        ppocr_rec.export(rec, METER_RECOGNIZER, half=True)
     return onnx_path
 
 

@@ -11,7 +11,7 @@ again, sharper, on a crop around it; a small index beside it (``6B``, ``MD``) sa
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -58,7 +58,6 @@ class Candidate:
     end: int = 0
     score: float = -np.inf
     suffix: str = ""  # the small index beside the register, as read (e.g. "6B"), if any
-    why: list[str] = field(default_factory=list)
 
     @property
     def run(self) -> list:

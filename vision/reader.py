@@ -21,7 +21,7 @@ from .detect import DisplayDetector, DisplayQuad
 from .detect.text import TextDetector
 from .geometry import quad_size, rectify
 from .image import ImageError, Photo, decode_photo
-from .locate import WHOLE_ASPECT, Candidate, Locator, Meter, display_mode, whole_quad, widen
+from .locate import WHOLE_ASPECT, Candidate, Locator, Meter, digit_run, display_mode, whole_quad, widen
 from .ocr import DigitReader
 from .ocr.charset import INPUT_HEIGHT
 from .ocr.joint import joint_reading
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .verify import Verification
 
 CALIBRATION = Path(__file__).parent / "ocr" / "weights" / "calibration.json"
+METER_RECOGNIZER = Path(__file__).parent / "ocr" / "weights" / "ppocrv4_rec_meter.onnx"
 OWN_CALIBRATION = Path(__file__).parent / "ocr" / "weights" / "calibration_crnn.json"
 # Our own reader's calibrated confidence above which it is trusted over PP-OCRv4 when they disagree
 # (98.9% right at >= 0.9 on unseen synthetic photos; it never reaches it on real photos it cannot read).
@@ -127,6 +128,9 @@ class MeterReader:
         self.detector = DisplayDetector()
         self.reader = DigitReader()
         self.locator = Locator(TextDetector(), TextRecognizer())
+        # PP-OCRv4 fine-tuned on meter strips reads the chosen register; the general one finds it (it still
+        # knows letters: serial numbers, labels, dates). Absent, the general one reads too.
+        self.meter_recognizer = TextRecognizer(METER_RECOGNIZER) if METER_RECOGNIZER.is_file() else None
         self.calibrate = Calibrator(CALIBRATION)
         self.calibrate_own = Calibrator(OWN_CALIBRATION)
 
@@ -157,7 +161,7 @@ class MeterReader:
                     verification = None
         if verification is None and seen.photo is not None:
             seen = self._finish(seen, meter)
-            views = [(seen.region.line.probs, 1.0), *self._views(seen)] if seen.region is not None else []
+            views = self._views(seen) if seen.region is not None else []
             verification = judge(seen.reading, typed, meter, views)
         elif verification is None:
             verification = judge(seen.reading, typed, meter, [])
@@ -192,15 +196,17 @@ class MeterReader:
         return self.reader.probabilities(rectify(source, quad, INPUT_HEIGHT))
 
     def _views(self, seen: Seen) -> list[tuple[np.ndarray, float]]:
-        """More looks at the register for verification: (folded per-frame probabilities, doubt).
+        """Looks at the register for verification: (folded per-frame probabilities, doubt).
 
-        The chosen region wider (a red drum or a digit the text box left out) and the display our own
-        detector found, read by PP-OCRv4; that display read by our CRNN (better on drums, trained on them,
-        but overconfident on photos unlike its synthetic training set: doubted 5 times more).
+        The chosen region, the same wider (a red drum or a digit the text box left out) and the display our
+        own detector found, read by both PP-OCRv4s; that display read by our CRNN (better on drums, trained
+        on them, but overconfident on photos unlike its synthetic training set: doubted 5 times more).
         """
-        quads = [widen(seen.region.quad), *([seen.found.quad] if seen.found is not None else [])]
-        strips = [rectify(seen.photo.image, q, 48) for q in quads]
-        views = [(line.probs, 1.0) for line in self.locator.recognizer.read(strips)]
+        region = seen.region
+        quads = [widen(region.quad), *([seen.found.quad] if seen.found is not None else [])]
+        strips = [region.strip, *(rectify(seen.photo.image, q, 48) for q in quads)]
+        recognizers = [self.locator.recognizer, *([self.meter_recognizer] if self.meter_recognizer else [])]
+        views = [(line.probs, 1.0) for rec in recognizers for line in rec.read(strips)]
         if seen.found is not None:
             views.append((self._crnn_view(seen), CRNN_DOUBT))
         return views
@@ -286,19 +292,38 @@ class MeterReader:
         second = self.reader.read(crnn_strip)
         digit_chars = [c for c in region.run if c.char.isdigit()]
         rolling = [_rolling(c) for c in digit_chars]
-        digits, confidences = region.digits, [round(c.confidence, 4) for c in digit_chars]
-        if close_readings(digits, second.digits):
-            # Both readers see nearly the same register: settle their differences by the joint likelihood.
-            views = [(region.line.probs, 1.0), (self.reader.probabilities(crnn_strip), JOINT_CRNN_WEIGHT)]
-            joint, joint_confidences = joint_reading(views, {digits, second.digits})
-            if len(joint) == len(digits):
-                digits, confidences = joint, joint_confidences
+        digits, confidences, decimals = (
+            region.digits,
+            [round(c.confidence, 4) for c in digit_chars],
+            region.decimals,
+        )
+        # The readers settle the register jointly: PP-OCRv4 as pretrained (sure of real LCDs), fine-tuned on
+        # meters (sure of drums and red decimal drums), and our CRNN when it reads nearly what the pretrained
+        # one reads (it misses the thin "1" of real LCDs: measured, letting it join the fine-tuned reading
+        # instead lost a real register and a point on synthetic photos).
+        views, opinions = [(region.line.probs, 1.0)], {digits}
+        if self.meter_recognizer is not None and digits:
+            meter_line = self.meter_recognizer.read([region.strip])[0]
+            meter_read = Candidate(
+                region.quad, region.source, meter_line, region.strip, *digit_run(meter_line.chars)
+            )
+            views.append((meter_line.probs, 1.0))
+            opinions.add(meter_read.digits)
+            decimals = decimals or (meter_read.decimals if close_readings(meter_read.digits, digits) else 0)
+        if close_readings(digits, second.digits):  # close to the pretrained reading: it knows real LCDs
+            views.append((self.reader.probabilities(crnn_strip), JOINT_CRNN_WEIGHT))
+            opinions.add(second.digits)
+        if len(views) > 1 and digits:
+            joint, joint_confidences = joint_reading(views, opinions)
+            if len(joint) != len(digits):
+                rolling = [None] * len(joint)
+            digits, confidences = joint, joint_confidences
         scale = photo.width / photo.image.shape[1]
         mode = display_mode(region)
         result = MeterReading(
             digits=digits or None,
-            decimals=region.decimals,
-            value=reading_value(digits, region.decimals) if digits else None,
+            decimals=decimals,
+            value=reading_value(digits, decimals) if digits else None,
             digit_confidences=confidences,
             rolling=[list(r) if r else None for r in rolling],
             display={

@@ -84,8 +84,12 @@ def load(path: Path) -> ConvertedRecognizer:
     return ConvertedRecognizer(model, graph, initializer_of, characters)
 
 
-def export(rec: ConvertedRecognizer, out: Path) -> Path:
-    """Write the model's current weights into the ONNX graph and save it."""
+def export(rec: ConvertedRecognizer, out: Path, half: bool = False) -> Path:
+    """Write the model's current weights into the ONNX graph and save it.
+
+    ``half`` stores the trained weights as float16 (half the file) behind Cast nodes to float32, which ONNX
+    Runtime folds away when it loads the model: the arithmetic stays float32.
+    """
     graph = onnx.ModelProto()
     graph.CopyFrom(rec.graph)
     params = dict(rec.model.named_parameters())
@@ -94,6 +98,17 @@ def export(rec: ConvertedRecognizer, out: Path) -> Path:
         by_name[iname].CopyFrom(
             numpy_helper.from_array(params[pname].detach().numpy().astype(np.float32), iname)
         )
+    if half:
+        casts = []
+        for init in graph.graph.initializer:
+            value = numpy_helper.to_array(init)
+            if value.dtype == np.float32 and value.size >= 256:
+                name = init.name
+                init.CopyFrom(numpy_helper.from_array(value.astype(np.float16), name + "_fp16"))
+                casts.append(helper.make_node("Cast", [name + "_fp16"], [name], to=onnx.TensorProto.FLOAT))
+        nodes = casts + list(graph.graph.node)
+        del graph.graph.node[:]
+        graph.graph.node.extend(nodes)
     out.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(graph, str(out))
     return out
