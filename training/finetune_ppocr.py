@@ -43,7 +43,12 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--synth-train", type=Path, required=True, help="synthetic photos to cut strips from")
     p.add_argument("--synth-val", type=Path, required=True, help="synthetic photos for validation")
     p.add_argument("--digits", type=Path, default=REPO / "datasets" / "meter-digits", help="real digit crops")
-    p.add_argument("--weights", type=Path, default=WEIGHTS, help="the pretrained ONNX recognizer")
+    p.add_argument(
+        "--weights",
+        type=Path,
+        default=WEIGHTS,
+        help="the recognizer to start from: the pretrained one, or the served meter recognizer to go on training it",
+    )
     p.add_argument("--copies", type=int, default=2, help="strips per synthetic photo (exact, then jittered)")
     p.add_argument("--jitter", type=float, default=0.04)
     p.add_argument("--real", type=int, default=2000, help="real counter strips drawn per epoch")

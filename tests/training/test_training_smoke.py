@@ -130,3 +130,18 @@ def test_ppocr_fine_tune_runs_resumes_and_exports_a_servable_model(
     trained = ort.InferenceSession(str(onnx))
     x = np.random.default_rng(0).uniform(-1, 1, (1, 3, 48, 160)).astype(np.float32)
     assert not np.allclose(served.run(None, {"x": x})[0], trained.run(None, {"x": x})[0]), "weights changed"
+
+
+def test_the_served_meter_recognizer_loads_back_for_more_fine_tuning(tmp_path: Path) -> None:
+    """Float16 storage (as served) converts back to a trainable float32 model that computes the same."""
+    from training.models import ppocr_rec
+    from vision.reader import METER_RECOGNIZER
+
+    rec = ppocr_rec.load(METER_RECOGNIZER)
+    x = np.random.default_rng(1).uniform(-1, 1, (2, 3, 48, 240)).astype(np.float32)
+    served = ort.InferenceSession(str(METER_RECOGNIZER)).run(None, {"x": x})[0]
+    with torch.no_grad():
+        assert np.abs(rec.model.eval()(torch.from_numpy(x)).numpy() - served).max() < 1e-4
+    again = ppocr_rec.export(rec, tmp_path / "again.onnx", half=True)
+    assert again.stat().st_size < 0.6 * ppocr_rec.load(METER_RECOGNIZER).graph.ByteSize()
+    np.testing.assert_allclose(ort.InferenceSession(str(again)).run(None, {"x": x})[0], served, atol=1e-4)

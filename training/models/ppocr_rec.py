@@ -42,6 +42,21 @@ def _constants_to_initializers(graph: onnx.ModelProto) -> None:
     graph.graph.node.extend(nodes)
 
 
+def _float32_weights(graph: onnx.ModelProto) -> None:
+    """Undo ``export(..., half=True)``: float16 initializers behind Cast nodes become float32 initializers."""
+    by_name = {i.name: i for i in graph.graph.initializer}
+    nodes = []
+    for node in graph.graph.node:
+        source = by_name.get(node.input[0]) if node.op_type == "Cast" and node.input else None
+        if source is not None and source.data_type == onnx.TensorProto.FLOAT16:
+            value = numpy_helper.to_array(source).astype(np.float32)
+            source.CopyFrom(numpy_helper.from_array(value, node.output[0]))
+        else:
+            nodes.append(node)
+    del graph.graph.node[:]
+    graph.graph.node.extend(nodes)
+
+
 def _record_shapes(graph: onnx.ModelProto) -> None:
     import onnxruntime as ort
 
@@ -59,11 +74,13 @@ def _record_shapes(graph: onnx.ModelProto) -> None:
 
 
 def load(path: Path) -> ConvertedRecognizer:
+    """The pretrained recognizer, or one exported by ``export`` (to fine-tune it further)."""
     import onnx2torch
 
     graph = onnx.load(str(path))
     characters = next(p.value for p in graph.metadata_props if p.key == "character").splitlines()
     _constants_to_initializers(graph)
+    _float32_weights(graph)  # a model this module exported with half=True (the served meter recognizer)
     _record_shapes(graph)
     model = onnx2torch.convert(graph)
     # Parameters map back to the initializers they were made from (each weight tensor is unique).
