@@ -161,8 +161,10 @@ class MeterReader:
                     verification = None
         if verification is None and seen.photo is not None:
             seen = self._finish(seen, meter)
-            views = self._views(seen) if seen.region is not None else []
+            views = self._views(seen, wider=False) if seen.region is not None else []
             verification = judge(seen.reading, typed, meter, views)
+            if views and verification.typed_verdict != MATCHES:  # only more looks can still confirm it
+                verification = judge(seen.reading, typed, meter, views + self._views(seen, wider=True))
         elif verification is None:
             verification = judge(seen.reading, typed, meter, [])
         verification.reading.photo_hash = seen.reading.photo_hash
@@ -195,19 +197,20 @@ class MeterReader:
         source, quad = self._source_for(seen.photo, seen.found.quad)
         return self.reader.probabilities(rectify(source, quad, INPUT_HEIGHT))
 
-    def _views(self, seen: Seen) -> list[tuple[np.ndarray, float]]:
+    def _views(self, seen: Seen, wider: bool) -> list[tuple[np.ndarray, float]]:
         """Looks at the register for verification: (folded per-frame probabilities, doubt).
 
-        The chosen region, the same wider (a red drum or a digit the text box left out) and the display our
-        own detector found, read by both PP-OCRv4s; that display read by our CRNN (better on drums, trained
-        on them, but overconfident on photos unlike its synthetic training set: doubted 5 times more).
+        First the chosen region, read by both PP-OCRv4s; ``wider``, the same region wider (a red drum or a
+        digit the text box left out) and the display our own detector found, read by both, and that display
+        read by our CRNN (better on drums, trained on them, but overconfident on photos unlike its synthetic
+        training set: doubted 5 times more).
         """
         region = seen.region
         quads = [widen(region.quad), *([seen.found.quad] if seen.found is not None else [])]
-        strips = [region.strip, *(rectify(seen.photo.image, q, 48) for q in quads)]
+        strips = [rectify(seen.photo.image, q, 48) for q in quads] if wider else [region.strip]
         recognizers = [self.locator.recognizer, *([self.meter_recognizer] if self.meter_recognizer else [])]
         views = [(line.probs, 1.0) for rec in recognizers for line in rec.read(strips)]
-        if seen.found is not None:
+        if wider and seen.found is not None:
             views.append((self._crnn_view(seen), CRNN_DOUBT))
         return views
 
