@@ -36,10 +36,7 @@ from meterdata.strips import DigitCrops, nearest_digits  # noqa: E402
 from meterdata.synth import generate  # noqa: E402
 from vision.geometry import on_display, rectify  # noqa: E402
 from vision.locate import Meter, digit_run  # noqa: E402
-from vision.ocr import DigitReader  # noqa: E402
-from vision.ocr.joint import joint_reading  # noqa: E402
-from vision.ocr.ppocr import TextRecognizer  # noqa: E402
-from vision.reader import CRNN_DOUBT, JOINT_CRNN_WEIGHT, MeterReader, close_readings  # noqa: E402
+from vision.reader import CRNN_DOUBT, MeterReader  # noqa: E402
 from vision.verify import MATCH_AT, combine, typed_posterior, typed_strings  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -91,35 +88,38 @@ def main() -> None:
 
     print(f"1. Real digits: {args.strips} strips of 6 settled digits from meter-digits test meters (unseen)")
     strips, truths = real_strips(args.strips, args.seed)
-    reader = DigitReader()
-    ours = [reader.read(s).digits for s in tqdm(strips, desc="meterverify", leave=False)]
-    print(row("meterverify CRNN", ours, truths))
-    recognizer = TextRecognizer()
-    lines = [recognizer.read([s])[0] for s in tqdm(strips, desc="PP-OCRv4", leave=False)]
-    ppocr = [
-        "".join(c.char for c in line.chars[slice(*digit_run(line.chars))]).replace(".", "") for line in lines
+    served = MeterReader()
+    reader, general, meter = served.reader, served.locator.recognizer, served.meter_recognizer
+    seconds = [reader.read(s) for s in tqdm(strips, desc="CRNN", leave=False)]
+    print(row("meterverify CRNN", [r.digits for r in seconds], truths))
+    lines = [general.read([s])[0] for s in tqdm(strips, desc="PP-OCRv4", leave=False)]
+    print(row("PP-OCRv4 pretrained", [_digits(line) for line in lines], truths))
+    meter_lines = [meter.read([s])[0] for s in tqdm(strips, desc="PP-OCRv4 meter", leave=False)]
+    print(row("PP-OCRv4 fine-tuned", [_digits(line) for line in meter_lines], truths))
+    settled = [
+        served.settle(line, line.chars[slice(*digit_run(line.chars))], strip, strip, second)[0]
+        for strip, line, second in zip(strips, lines, seconds, strict=True)
     ]
-    print(row("meterverify PP-OCRv4", ppocr, truths))
-    joint = []
-    for strip, line, first, second in zip(strips, lines, ppocr, ours, strict=True):
-        views = [(line.probs, 1.0), (reader.probabilities(strip), JOINT_CRNN_WEIGHT)]
-        joint.append(joint_reading(views, {first, second})[0] if close_readings(first, second) else first)
-    print(row("meterverify (as served)", joint, truths) + "   PP-OCRv4 and CRNN settled jointly when close")
+    print(
+        row("meterverify (as served)", settled, truths) + "   the three settled jointly (MeterReader.settle)"
+    )
     for name in others:
         got = ENGINES[name](strips)
         print(row(name, got, truths) if got is not None else f"  {name:<22} not installed")
 
     rng = np.random.default_rng(args.seed)
     strip_cases = []
-    for strip, line, truth in zip(strips, lines, truths, strict=True):
+    for strip, line, meter_line, blind, truth in zip(
+        strips, lines, meter_lines, settled, truths, strict=True
+    ):
+        views = [(line.probs, 1.0), (meter_line.probs, 1.0), (reader.probabilities(strip), CRNN_DOUBT)]
         value = with_point(truth, 0)
-        crnn = reader.probabilities(strip)
-        strip_cases.append(("true", _strip_confirmed(line, crnn, value, truth)))
+        strip_cases.append(("true", _strip_confirmed(views, value, blind, len(truth))))
         for kind in KINDS[:3]:  # strips have no decimal point to shift
             typed = mistake(value, kind, rng)
             if typed is not None:
-                strip_cases.append((kind, _strip_confirmed(line, crnn, typed, truth)))
-    print("  typed verification on the strips (6 digits known; PP-OCRv4 and our CRNN, as vision.verify):")
+                strip_cases.append((kind, _strip_confirmed(views, typed, blind, len(truth))))
+    print("  typed verification on the strips (6 digits known; the three recognizers, as vision.verify):")
     _confirmations(strip_cases)
 
     print(f"\n2. Synthetic whole photos: {args.synth_n} photos, seed {args.seed} (never trained on)")
@@ -147,10 +147,13 @@ def main() -> None:
         ]
         accepted = [(s, r) for s, r in target if r.readable and r.confidence >= AUTO_ACCEPT]
         false_accepts = [
-            r
+            (s, r)
             for s, r in zip(samples, results, strict=True)
             if not (s.readable and s.mode == "kwh") and r.readable and r.confidence >= AUTO_ACCEPT
         ]
+        # The generator labels some displays unreadable conservatively (too dark, glare): a right reading of
+        # one is no harm; a wrong one is.
+        wrong_accepts = [r for s, r in false_accepts if s.mode not in (None, "kwh") or r.digits != s.digits]
         print(
             f"  register found on the display  {np.mean(hits):6.1%}  of {len(with_display)} photos with a display (>= 70% of the region read inside the labelled display)"
         )
@@ -162,7 +165,7 @@ def main() -> None:
             f"  auto-accept at confidence >= {AUTO_ACCEPT}: coverage {len(accepted) / max(1, len(target)):6.1%}, precision {np.mean([correct(s, r) for s, r in accepted]) if accepted else 0:6.1%}"
         )
         print(
-            f"  auto-accepted although unreadable, not a meter or not the kWh register: {len(false_accepts)} of {len(samples) - len(target)}"
+            f"  auto-accepted although labelled unreadable, not a meter or not the kWh register: {len(false_accepts)} of {len(samples) - len(target)}, of them read wrong or not a kWh display: {len(wrong_accepts)}"
         )
         print("\n3. Typed verification on the same photos (meter digits and decimals known):")
         cases = []
@@ -193,14 +196,16 @@ def main() -> None:
     real_photos(MeterReader())
 
 
-def _strip_confirmed(line, crnn_probs, typed: str, truth: str) -> bool:
-    """As ``vision.verify`` judges a register: PP-OCRv4 and (doubted) our CRNN on the same strip."""
-    meter = Meter(len(truth), 0)
+def _digits(line) -> str:
+    return "".join(c.char for c in line.chars[slice(*digit_run(line.chars))] if c.char.isdigit())
+
+
+def _strip_confirmed(views: list, typed: str, blind: str, digits: int) -> bool:
+    """As ``vision.verify`` judges a register: every recognizer's posterior, each with its doubt."""
     units = typed.replace(".", "").lstrip("0") or "0"
-    strings = typed_strings(units, len(truth), meter)
-    blind = "".join(c.char for c in line.chars[slice(*digit_run(line.chars))]).replace(".", "")
-    posteriors = [typed_posterior(line.probs, strings, blind), typed_posterior(crnn_probs, strings, blind)]
-    return combine(posteriors, [1.0, CRNN_DOUBT]) >= MATCH_AT
+    strings = typed_strings(units, digits, Meter(digits, 0))
+    posteriors = [typed_posterior(probs, strings, blind) for probs, _ in views]
+    return combine(posteriors, [doubt for _, doubt in views]) >= MATCH_AT
 
 
 def _confirmations(cases: list[tuple[str, bool]]) -> None:

@@ -73,13 +73,17 @@ class Candidate:
 
     @property
     def decimals(self) -> int:
-        text = self.text
-        dot = text.find(".")
-        return len(text) - dot - 1 if text.count(".") == 1 and 0 < dot < len(text) - 1 else 0
+        return decimals_of(self.text)
 
     @property
     def height(self) -> float:
         return quad_size(self.quad)[1]
+
+
+def decimals_of(text: str) -> int:
+    """Digits after the one decimal point of a run (``"013441.6"`` -> 1); 0 without exactly one inside."""
+    dot = text.find(".")
+    return len(text) - dot - 1 if text.count(".") == 1 and 0 < dot < len(text) - 1 else 0
 
 
 _SCREEN = re.compile(r"\d{2}\?\d{2}\?\d{2,4}")  # a date or time: 08-09-23, 05:39:20 (separators are "other")

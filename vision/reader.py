@@ -21,12 +21,22 @@ from .detect import DisplayDetector, DisplayQuad
 from .detect.text import TextDetector
 from .geometry import quad_size, rectify
 from .image import ImageError, Photo, decode_photo
-from .locate import WHOLE_ASPECT, Candidate, Locator, Meter, digit_run, display_mode, whole_quad, widen
+from .locate import (
+    WHOLE_ASPECT,
+    Candidate,
+    Locator,
+    Meter,
+    decimals_of,
+    digit_run,
+    display_mode,
+    whole_quad,
+    widen,
+)
 from .ocr import DigitReader
 from .ocr.charset import INPUT_HEIGHT
 from .ocr.joint import joint_reading
-from .ocr.model import ROLLING_RUNNER_UP
-from .ocr.ppocr import TextRecognizer
+from .ocr.model import ROLLING_RUNNER_UP, StripReading
+from .ocr.ppocr import TextLine, TextRecognizer
 from .phash import phash
 from .quality import check_strip
 
@@ -287,33 +297,33 @@ class MeterReader:
             result.reason = "no_digits" if not strip.digits else f"display_mode_{strip.mode}"
         return result
 
-    def _describe(self, photo: Photo, region: Candidate) -> MeterReading:
-        """The reading of a chosen region: digits, confidences, mode, quality, the second opinion."""
-        image, quad = self._source_for(photo, region.quad)
-        flags = check_strip(rectify(image, quad, 2 * INPUT_HEIGHT))
-        crnn_strip = rectify(image, quad, INPUT_HEIGHT)
-        second = self.reader.read(crnn_strip)
-        digit_chars = [c for c in region.run if c.char.isdigit()]
+    def settle(
+        self, line: TextLine, run: list, strip: np.ndarray, crnn_strip: np.ndarray, second: StripReading
+    ) -> tuple[str, list[float], int, list]:
+        """The register's digits, their confidences, decimals and rolling figures, settled jointly.
+
+        PP-OCRv4 as pretrained (``line``, its digit ``run``; sure of real LCDs), the same fine-tuned on meters
+        (reads ``strip`` again; sure of drums and red decimal drums), and our CRNN (``second``, on
+        ``crnn_strip``) when it reads nearly what the pretrained one reads (it misses the thin "1" of real
+        LCDs: measured, letting it join the fine-tuned reading instead lost a real register and a point on
+        synthetic photos). The digit string with the best summed CTC likelihood wins.
+        """
+        digit_chars = [c for c in run if c.char.isdigit()]
+        digits = "".join(c.char for c in digit_chars)
+        text = "".join(c.char for c in run)
+        confidences = [round(c.confidence, 4) for c in digit_chars]
+        decimals = decimals_of(text)
         rolling = [_rolling(c) for c in digit_chars]
-        digits, confidences, decimals = (
-            region.digits,
-            [round(c.confidence, 4) for c in digit_chars],
-            region.decimals,
-        )
-        # The readers settle the register jointly: PP-OCRv4 as pretrained (sure of real LCDs), fine-tuned on
-        # meters (sure of drums and red decimal drums), and our CRNN when it reads nearly what the pretrained
-        # one reads (it misses the thin "1" of real LCDs: measured, letting it join the fine-tuned reading
-        # instead lost a real register and a point on synthetic photos).
-        views, opinions = [(region.line.probs, 1.0)], {digits}
+        views, opinions = [(line.probs, 1.0)], {digits}
         if self.meter_recognizer is not None and digits:
-            meter_line = self.meter_recognizer.read([region.strip])[0]
-            meter_read = Candidate(
-                region.quad, region.source, meter_line, region.strip, *digit_run(meter_line.chars)
-            )
+            meter_line = self.meter_recognizer.read([strip])[0]
+            meter_run = meter_line.chars[slice(*digit_run(meter_line.chars))]
+            meter_digits = "".join(c.char for c in meter_run if c.char.isdigit())
             views.append((meter_line.probs, 1.0))
-            opinions.add(meter_read.digits)
-            decimals = decimals or (meter_read.decimals if close_readings(meter_read.digits, digits) else 0)
-        if close_readings(digits, second.digits):  # close to the pretrained reading: it knows real LCDs
+            opinions.add(meter_digits)
+            if not decimals and close_readings(meter_digits, digits):
+                decimals = decimals_of("".join(c.char for c in meter_run))
+        if close_readings(digits, second.digits):
             views.append((self.reader.probabilities(crnn_strip), JOINT_CRNN_WEIGHT))
             opinions.add(second.digits)
         if len(views) > 1 and digits:
@@ -321,6 +331,16 @@ class MeterReader:
             if len(joint) != len(digits):
                 rolling = [None] * len(joint)
             digits, confidences = joint, joint_confidences
+        return digits, confidences, decimals, rolling
+
+    def _describe(self, photo: Photo, region: Candidate) -> MeterReading:
+        """The reading of a chosen region: digits, confidences, mode, quality, the second opinion."""
+        image, quad = self._source_for(photo, region.quad)
+        flags = check_strip(rectify(image, quad, 2 * INPUT_HEIGHT))
+        crnn_strip = rectify(image, quad, INPUT_HEIGHT)
+        second = self.reader.read(crnn_strip)
+        settled = self.settle(region.line, region.run, region.strip, crnn_strip, second)
+        digits, confidences, decimals, rolling = settled
         scale = photo.width / photo.image.shape[1]
         mode = display_mode(region)
         result = MeterReading(
