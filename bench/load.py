@@ -147,7 +147,7 @@ def make_photos(n: int) -> tuple[list[tuple[bytes, str, str]], tuple[str, str]]:
             _, sample = render_photo(77, index, SIZE)
             if sample.readable and sample.mode == "kwh" and sample.digits:
                 number = f"L{len(photos):05d}"
-                photos.append((phone_jpeg(77, index, SIZE), number, sample.value))
+                photos.append((phone_jpeg(77, index, SIZE)[0], number, sample.value))
                 consumers.append(f"{number},{len(sample.digits)},{sample.decimals},5")
                 bar.update()
             index += 1
