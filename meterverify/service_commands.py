@@ -170,16 +170,14 @@ def consumers_import(
     ] = None,
 ) -> None:
     """Import consumers (and their verified history). All rows or none; errors name the line and column."""
-    from serving.consumers import CsvImportError, import_csv
+    from serving.consumers import CsvImportError, csv_text, import_csv
 
     svc = _service()
     try:
+        consumers_csv = csv_text(file.read_bytes(), file.name)
+        readings_csv = csv_text(readings.read_bytes(), readings.name) if readings else None
         with svc.sessions.begin() as s:
-            result = import_csv(
-                s,
-                file.read_text(encoding="utf-8-sig"),
-                readings.read_text(encoding="utf-8-sig") if readings else None,
-            )
+            result = import_csv(s, consumers_csv, readings_csv)
     except CsvImportError as e:
         for line in e.errors:
             typer.echo(line, err=True)

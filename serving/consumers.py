@@ -53,14 +53,29 @@ def _rows(text: str, required: tuple[str, ...], what: str, errors: list[str]) ->
     ]
 
 
+def csv_text(data: bytes, name: str) -> str:
+    """An uploaded or read CSV file as text; ``CsvImportError`` if it is not UTF-8 (a BOM is allowed)."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise CsvImportError(
+            [f"{name} is not UTF-8 text (byte {e.start}); save it as CSV UTF-8 and send it again"]
+        ) from None
+
+
 def parse_consumers(text: str, errors: list[str]) -> list[db.Consumer]:
     out = []
+    first_line: dict[str, int] = {}
     for line, row in _rows(text, CONSUMER_COLUMNS, "consumers.csv", errors):
         where = f"consumers.csv line {line}"
         number = row["consumer_number"]
         if not CONSUMER_NUMBER.match(number):
             errors.append(f"{where}, consumer_number: {number!r} is not 1-32 letters, digits or '-'")
             continue
+        if number in first_line:
+            errors.append(f"{where}, consumer_number: {number!r} is also on line {first_line[number]}")
+            continue
+        first_line[number] = line
         try:
             digits, decimals = int(row["meter_digits"]), int(row["meter_decimals"])
             load = float(row["sanctioned_load_kw"])

@@ -100,6 +100,17 @@ def event_body(event: db.Event) -> bytes:
     ).encode()  # fmt: skip
 
 
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """A receiver's redirect is a failed attempt (retried), never followed: following it would send the
+    event (or a bodiless GET with our signature) somewhere the endpoint's owner did not register."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_NO_REDIRECTS = urllib.request.build_opener(_RefuseRedirects)
+
+
 def _post(url: str, body: bytes, secret: str, event_id: str, timeout: float) -> tuple[int | None, str | None]:
     request = urllib.request.Request(
         url,
@@ -113,7 +124,7 @@ def _post(url: str, body: bytes, secret: str, event_id: str, timeout: float) -> 
         },
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with _NO_REDIRECTS.open(request, timeout=timeout) as response:
             return response.status, None
     except urllib.error.HTTPError as e:
         return e.code, f"HTTP {e.code}"

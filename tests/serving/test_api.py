@@ -277,6 +277,16 @@ def test_consumer_import_reports_every_bad_line_and_imports_nothing(api: Api) ->
     assert api.client.get("/v1/consumers/OK-1/readings", headers=api.admin).status_code == 404
 
 
+def test_a_consumer_twice_in_one_file_is_a_422_naming_both_lines(api: Api) -> None:
+    consumers = "consumer_number,meter_digits,meter_decimals,sanctioned_load_kw\nDUP-1,6,1,5\nDUP-1,6,1,5\n"
+    r = api.client.post(
+        "/v1/consumers/import", headers=api.admin, files={"consumers": ("c.csv", consumers, "text/csv")}
+    )
+    assert r.status_code == 422, r.text
+    assert "consumers.csv line 3, consumer_number: 'DUP-1' is also on line 2" in r.json()["detail"]["message"]
+    assert api.client.get("/v1/consumers/DUP-1/readings", headers=api.admin).status_code == 404
+
+
 def test_readyz_and_metrics(api: Api) -> None:
     assert api.client.get("/healthz").json() == {"status": "ok"}
     ready = api.client.get("/readyz")
@@ -291,6 +301,12 @@ def test_readyz_and_metrics(api: Api) -> None:
     assert 'meterverify_submissions{status="accepted"} 1.0' in text
     assert "meterverify_queue_depth 0.0" in text
     assert "meterverify_read_seconds_count" in text
+
+
+@pytest.mark.parametrize("cursor", ["99999999999999999999", "-1", "9223372036854775808"])
+def test_a_feed_cursor_out_of_range_is_a_422_not_a_500(api: Api, cursor: str) -> None:
+    r = api.client.get(f"/v1/verified?after={cursor}", headers=api.billing)
+    assert r.status_code == 422 and r.json()["detail"]["code"] == "bad_cursor"
 
 
 def test_a_reader_crash_sends_the_submission_to_review_not_into_a_loop(api: Api, monkeypatch) -> None:

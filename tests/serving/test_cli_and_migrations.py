@@ -72,6 +72,16 @@ def test_db_keys_and_consumers_commands(database: str, tmp_path: Path) -> None:
     (tmp_path / "r.csv").write_text("consumer_number,date,reading\nA-1,2026-10-02,1234.5\n")
     ok = run("consumers", "import", str(tmp_path / "c.csv"), "--readings", str(tmp_path / "r.csv"), env=env)
     assert ok.stdout.strip() == "imported 1 consumers, 1 readings"
+    # A consumer twice in one file, and a file that is not UTF-8: one clear line each, exit 1, no traceback.
+    header = "consumer_number,meter_digits,meter_decimals,sanctioned_load_kw\n"
+    (tmp_path / "dup.csv").write_text(header + "DUP-1,6,1,3\nDUP-1,6,1,4\n")
+    dup = run("consumers", "import", str(tmp_path / "dup.csv"), env=env, check=False)
+    assert dup.returncode == 1 and "Traceback" not in dup.stderr
+    assert "consumers.csv line 3, consumer_number: 'DUP-1' is also on line 2" in dup.stderr
+    (tmp_path / "latin1.csv").write_bytes((header + "Z-1,6,1,3\n# Müller\n").encode("latin-1"))
+    latin = run("consumers", "import", str(tmp_path / "latin1.csv"), env=env, check=False)
+    assert latin.returncode == 1 and "Traceback" not in latin.stderr
+    assert "latin1.csv is not UTF-8 text" in latin.stderr
 
 
 def test_serve_with_no_configuration_runs_the_demo(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, File, UploadFile
 from sqlalchemy import select
 
 from ... import db
-from ...consumers import CONSUMER_NUMBER, CsvImportError, import_csv
+from ...consumers import CONSUMER_NUMBER, CsvImportError, csv_text, import_csv
 from ..deps import AnyKey, ImportKey, ServiceDep, SessionDep, error
 from ..schemas import ConsumerReadingsOut, ImportOut, PastReadingOut
 
@@ -23,9 +23,9 @@ def _text(upload: UploadFile | None, name: str) -> str | None:
     if len(data) > MAX_CSV_BYTES:
         raise error(413, "csv_too_large", f"{name} is larger than 50 MB; split it")
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise error(422, "csv_not_utf8", f"{name} is not UTF-8 text") from None
+        return csv_text(data, name)
+    except CsvImportError as e:
+        raise error(422, "csv_not_utf8", str(e)) from None
 
 
 @router.post(

@@ -14,6 +14,7 @@ from ..deps import BillingKey, SessionDep, error
 from ..schemas import EventOut, FeedOut
 
 router = APIRouter(prefix="/v1", tags=["delivery"])
+MAX_CURSOR = 2**63 - 1
 
 
 @router.get("/verified", response_model=FeedOut)
@@ -29,7 +30,9 @@ def verified_feed(
     try:
         cursor = int(after or 0)
     except ValueError:
-        raise error(422, "bad_cursor", "after must be a cursor this feed returned") from None
+        cursor = -1
+    if not 0 <= cursor <= MAX_CURSOR:  # event sequence numbers are 64-bit integers
+        raise error(422, "bad_cursor", "after must be a cursor this feed returned")
     events = session.scalars(
         select(db.Event).where(db.Event.seq > cursor).order_by(db.Event.seq).limit(limit)
     ).all()
