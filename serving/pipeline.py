@@ -87,8 +87,18 @@ def _read(svc: Service, digest: str, typed: str, meter: Meter | None) -> dict:
     return reading
 
 
-def settle(svc: Service, submission_id: str, reviewer: str, value: v.Reading | None, why: str = "") -> None:
-    """A reviewer accepts (with ``value``) or rejects (``value`` None, with ``why``) a submission in review."""
+def settle(
+    svc: Service,
+    submission_id: str,
+    reviewer: str,
+    value: v.Reading | None,
+    why: str = "",
+    rollover: bool = False,
+) -> None:
+    """A reviewer accepts (with ``value``) or rejects (``value`` None, with ``why``) a submission in review.
+
+    Raises ``v.ReviewRefused`` for a reading that cannot be right (``rollover``: the reviewer says the counter
+    went round), ``LookupError`` for no such submission, ``ValueError`` when it is not waiting for review."""
     with svc.decision_lock(), svc.sessions.begin() as s:
         sub = s.get(db.Submission, submission_id)
         if sub is None:
@@ -102,7 +112,7 @@ def settle(svc: Service, submission_id: str, reviewer: str, value: v.Reading | N
             settled = v.reject_after_review(decision, reviewer, why or "rejected by the reviewer")
         else:
             facts = _submission_facts(s, sub, consumer, sub.reading, config)
-            settled = v.accept_after_review(decision, facts, value, reviewer, config)
+            settled = v.accept_after_review(decision, facts, value, reviewer, config, rollover)
         _record(
             s, sub, settled, sub.reading, local_date(sub.submitted_at, config.window), expect=v.NEEDS_REVIEW
         )

@@ -125,10 +125,48 @@ def decide(sub: Submission, config: UtilityConfig | None = None) -> Decision:
     )
 
 
+class ReviewRefused(ValueError):
+    """A reviewed reading that cannot be right: ``code`` names the rule, the message says why."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def check_reviewed(value: Reading, sub: Submission, rollover: bool = False) -> None:
+    """A reading a person enters must fit the meter and its history, like one the photo gives."""
+    meter = sub.consumer
+    if value.decimals > meter.meter_decimals:
+        raise ReviewRefused(
+            "reading_decimals",
+            f"{value} has {value.decimals} decimal(s); the meter shows {meter.meter_decimals}",
+        )
+    whole = value.units // 10**value.decimals
+    if len(str(whole)) > meter.meter_digits - meter.meter_decimals:
+        raise ReviewRefused(
+            "reading_does_not_fit",
+            f"{value} does not fit the meter ({meter.meter_digits} digits, {meter.meter_decimals} decimal(s))",
+        )
+    last = sub.history[-1].reading if sub.history else None
+    if last is not None and value.minus(last) < 0 and not rollover:
+        raise ReviewRefused(
+            "below_last_reading",
+            f"{value} is below the last verified reading {last}: accept it as a rollover if the counter went "
+            "round, or import the new meter's first reading with meter_replaced",
+        )
+
+
 def accept_after_review(
-    decision: Decision, sub: Submission, value: Reading, reviewer: str, config: UtilityConfig | None = None
+    decision: Decision,
+    sub: Submission,
+    value: Reading,
+    reviewer: str,
+    config: UtilityConfig | None = None,
+    rollover: bool = False,
 ) -> Decision:
-    """A reviewer settles a submission with ``value``; lucky-draw eligibility follows the same rule as automatic."""
+    """A reviewer settles a submission with ``value`` (``ReviewRefused`` if it cannot be right); lucky-draw
+    eligibility follows the same rule as automatic."""
+    check_reviewed(value, sub, rollover)
     config = config or default_config()
     eligible, why = _lucky_draw(
         ACCEPTED, not sub.read.quality, decision.in_window, sub.lucky_draw_entries_this_month, config

@@ -63,6 +63,22 @@ def test_typing_mistake_goes_to_review_then_reviewer_accepts(api: Api) -> None:
     assert body["verified_reading"] is None
     assert api.client.get("/v1/verified", headers=api.billing).json()["events"] == []  # nothing final yet
 
+    # Readings that cannot be right are refused with the rule, and change nothing.
+    for impossible, code in (
+        ("999999999999", "reading_does_not_fit"),
+        ("5", "below_last_reading"),
+        (photo.value.split(".")[0] + ".12345"[: 2 + len(photo.value.partition(".")[2])], "reading_decimals"),
+    ):
+        refused = api.client.post(
+            f"/v1/submissions/{body['id']}/review",
+            json={"action": "accept", "reading": impossible},
+            headers=api.reviewer,
+        )
+        assert refused.status_code == 422 and refused.json()["detail"]["code"] == code, refused.text
+    assert (
+        api.client.get(f"/v1/submissions/{body['id']}", headers=api.billing).json()["status"]
+        == "needs_review"
+    )
     review = {"action": "accept", "reading": photo.value}
     assert (
         api.client.post(f"/v1/submissions/{body['id']}/review", json=review, headers=api.billing).status_code

@@ -13,6 +13,7 @@ from verification import (
     PastReading,
     PhotoFacts,
     Reading,
+    ReviewRefused,
     UtilityConfig,
     accept_after_review,
     decide,
@@ -202,3 +203,28 @@ def test_reading_parse() -> None:
         with pytest.raises(ValueError):
             Reading.parse(bad)
     assert CONSUMER.meter_digits == 6
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        ("999999999999", "reading_does_not_fit"),  # 12 digits on a 6-digit meter
+        ("5", "below_last_reading"),  # the last verified reading is 1500.0
+        ("1650.25", "reading_decimals"),  # the meter shows one decimal
+    ],
+)
+def test_a_reviewer_cannot_accept_an_impossible_reading(value: str, code: str) -> None:
+    sub = submission()
+    d = decide(sub)
+    with pytest.raises(ReviewRefused) as refused:
+        accept_after_review(d, sub, Reading.parse(value), "reviewer-7")
+    assert refused.value.code == code and value in str(refused.value)
+
+
+def test_a_reviewer_may_accept_a_rollover_they_state() -> None:
+    sub = submission(history=steady_history(last="99950.0"))
+    d = decide(sub)
+    with pytest.raises(ReviewRefused):
+        accept_after_review(d, sub, Reading.parse("12.3"), "reviewer-7")
+    settled = accept_after_review(d, sub, Reading.parse("12.3"), "reviewer-7", rollover=True)
+    assert settled.status == ACCEPTED and settled.verified_reading == "12.3"

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from verification import Reading
+from verification import Reading, ReviewRefused
 from vision.image import sniff_format
 
 from ... import db, delivery, metrics, pipeline
@@ -190,12 +190,19 @@ class ReviewIn(BaseModel):
     action: Literal["accept", "reject"]
     reading: str | None = Field(None, max_length=24, description="The reading the photo shows (accept)")
     reason: str = Field("", max_length=500, description="Why (reject)")
+    rollover: bool = Field(
+        False, description="The counter went round: the reading is below the last (accept)"
+    )
 
 
 @router.post(
     "/{submission_id}/review",
     response_model=SubmissionOut,
-    responses={404: {"description": "No such submission"}, 409: {"description": "Not waiting for review"}},
+    responses={
+        404: {"description": "No such submission"},
+        409: {"description": "Not waiting for review"},
+        422: {"description": "The reading does not fit the meter or its history"},
+    },
 )
 def review_submission(
     submission_id: uuid.UUID, body: ReviewIn, background: BackgroundTasks, svc: ServiceDep, key: ReviewerKey
@@ -208,9 +215,11 @@ def review_submission(
         except ValueError as e:
             raise error(422, "malformed_reading", str(e)) from None
     try:
-        pipeline.settle(svc, str(submission_id), f"key:{key.name}", value, body.reason)
+        pipeline.settle(svc, str(submission_id), f"key:{key.name}", value, body.reason, body.rollover)
     except LookupError:
         raise error(404, "not_found", "no such submission") from None
+    except ReviewRefused as e:  # the reading cannot be right for this meter and its history
+        raise error(422, e.code, str(e)) from None
     except ValueError as e:
         raise error(409, "not_in_review", str(e)) from None
     # Billing hears of it now, after this answer, not at the next sweep.
