@@ -112,16 +112,7 @@ def decode_photo(data: bytes, working_side: int = WORKING_SIDE) -> Photo:
         raise ImageError("not_an_image", "the file is not a JPEG, PNG, WebP or HEIC image")
     if fmt == "HEIC":
         return _decode_heic(data)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # sizes are checked below
-            with Image.open(io.BytesIO(data)) as header:  # reads the header only
-                width, height = header.size
-                orientation = int(header.getexif().get(_EXIF_ORIENTATION, 1) or 1)
-    except Image.DecompressionBombError:
-        raise ImageError("too_many_pixels", "the image has far too many pixels") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise ImageError("corrupt", "the image header is damaged") from None
+    width, height, orientation = read_header(data)
     _check_size(width, height, MAX_PIXELS_JPEG if fmt == "JPEG" else MAX_PIXELS_OTHER)
     if fmt == "JPEG" and data.rfind(b"\xff\xd9", max(0, len(data) - 65536)) < 0:
         raise ImageError("truncated", "the JPEG is cut short (incomplete upload?)")
@@ -133,6 +124,21 @@ def decode_photo(data: bytes, working_side: int = WORKING_SIDE) -> Photo:
     if orientation in (5, 6, 7, 8):
         width, height = height, width
     return Photo(data, fmt, width, height, orientation, image, factor)
+
+
+def read_header(data: bytes) -> tuple[int, int, int]:
+    """(width, height, EXIF orientation) from the header alone (JPEG, PNG, WebP); ``ImageError`` if damaged."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # sizes are checked by the caller
+            with Image.open(io.BytesIO(data)) as header:  # reads the header only
+                width, height = header.size
+                orientation = int(header.getexif().get(_EXIF_ORIENTATION, 1) or 1)
+    except Image.DecompressionBombError:
+        raise ImageError("too_many_pixels", "the image has far too many pixels") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise ImageError("corrupt", "the image header is damaged") from None
+    return width, height, orientation
 
 
 def _check_size(width: int, height: int, max_pixels: int) -> None:

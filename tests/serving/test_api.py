@@ -157,6 +157,16 @@ BAD_INPUTS = [
         "not_an_image",
     ),
     ("wrong content type", {"photo": ("m.txt", b"hello", "text/plain")}, {}, 415, "unsupported_media_type"),
+    # The bytes must be what the type says, and an image at all (issue 11, failure 5).
+    ("bmp as jpeg", {"photo": ("m.jpg", b"BM" + bytes(200), "image/jpeg")}, {}, 415, "not_an_image"),
+    ("png as jpeg", {"photo": ("m.jpg", _png_bytes(), "image/jpeg")}, {}, 415, "type_mismatch"),
+    (
+        "jpeg that does not decode",
+        {"photo": ("m.jpg", b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4 + b"\xff\xd9", "image/jpeg")},
+        {},
+        415,
+        "corrupt_image",
+    ),
     ("unknown consumer", None, {"consumer_number": "NOBODY-1"}, 422, "unknown_consumer"),
     ("malformed reading", None, {"typed_reading": "12a45"}, 422, "malformed_reading"),
     ("negative reading", None, {"typed_reading": "-5"}, 422, "malformed_reading"),

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from verification import Reading, ReviewRefused
-from vision.image import sniff_format
+from vision.image import ImageError, read_header, sniff_format
 
 from ... import db, delivery, metrics, pipeline
 from ...consumers import CONSUMER_NUMBER
@@ -25,14 +25,15 @@ from ..schemas import SubmissionOut
 log = logging.getLogger("meterverify.api")
 router = APIRouter(prefix="/v1/submissions", tags=["submissions"])
 
-PHOTO_TYPES = {
-    "image/jpeg",
-    "image/png",
-    "image/webp",
-    "image/heic",
-    "image/heif",
-    "application/octet-stream",
+# The declared type of an upload and the format its bytes must then have (vision.image.sniff_format).
+FORMAT_OF = {
+    "image/jpeg": "JPEG",
+    "image/png": "PNG",
+    "image/webp": "WEBP",
+    "image/heic": "HEIC",
+    "image/heif": "HEIC",
 }
+PHOTO_TYPES = {*FORMAT_OF, "application/octet-stream"}  # octet-stream: any of the four, as sniffed
 CHANNEL = re.compile(r"^[a-z][a-z0-9_-]{0,19}$")
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,100}$")  # printable ASCII, no spaces
 MAX_CLOCK_SKEW = timedelta(minutes=10)
@@ -138,7 +139,9 @@ def create_submission(
 
 
 def _read_photo(photo: UploadFile, limit: int) -> bytes:
-    if (photo.content_type or "").split(";")[0].strip().lower() not in PHOTO_TYPES:
+    """The photo's bytes, if they are an image of the type declared; refused (stored nowhere) if not."""
+    content_type = (photo.content_type or "").split(";")[0].strip().lower()
+    if content_type not in PHOTO_TYPES:
         metrics.REJECTED_UPLOADS.labels("unsupported_media_type").inc()
         raise error(
             415,
@@ -152,9 +155,20 @@ def _read_photo(photo: UploadFile, limit: int) -> bytes:
     if len(data) > limit:
         metrics.REJECTED_UPLOADS.labels("photo_too_large").inc()
         raise error(413, "photo_too_large", f"the photo is larger than {limit // (1024 * 1024)} MB")
-    if sniff_format(data) is None:
+    found = sniff_format(data)
+    if found not in FORMAT_OF.values():
         metrics.REJECTED_UPLOADS.labels("not_an_image").inc()
         raise error(415, "not_an_image", "the photo is not a JPEG, PNG, WebP or HEIC image")
+    declared = FORMAT_OF.get(content_type)
+    if declared is not None and declared != found:
+        metrics.REJECTED_UPLOADS.labels("type_mismatch").inc()
+        raise error(415, "type_mismatch", f"the photo is a {found} image but was sent as {content_type}")
+    if found != "HEIC":  # HEIC headers are read by the decoder; a damaged one is refused when it is read
+        try:
+            read_header(data)
+        except ImageError as e:
+            metrics.REJECTED_UPLOADS.labels("corrupt_image").inc()
+            raise error(415, "corrupt_image", f"the photo cannot be decoded: {e}") from None
     return data
 
 
