@@ -94,20 +94,31 @@ class BodyLimit:
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
             return await _too_large(send, self.max_bytes)
-        seen = 0
+        seen, exceeded, answered = 0, False, False
 
         async def counted() -> dict:
-            nonlocal seen
+            nonlocal seen, exceeded
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.max_bytes:
+            if seen > self.max_bytes:  # a chunked body has no Content-Length: it is counted as it comes
+                exceeded = True
                 raise _TooLarge
             return message
 
+        async def answer(message: dict) -> None:
+            # The form parser turns any error while reading into its own 400: answer 413 instead.
+            nonlocal answered
+            if not exceeded:
+                await send(message)
+            elif not answered:
+                answered = True
+                await _too_large(send, self.max_bytes)
+
         try:
-            await self.app(scope, counted, send)
+            await self.app(scope, counted, answer)
         except _TooLarge:
-            await _too_large(send, self.max_bytes)
+            if not answered:
+                await _too_large(send, self.max_bytes)
 
 
 class _TooLarge(Exception):

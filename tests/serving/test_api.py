@@ -230,6 +230,36 @@ def test_50_mb_upload_is_refused_before_it_is_read(api: Api) -> None:
     assert _count(api, db.Submission) == 0 and _photo_files(api) == 0
 
 
+def test_a_chunked_upload_past_the_limit_is_a_413_too(api: Api) -> None:
+    """No Content-Length to refuse early: the body is counted as it arrives, and the answer is still 413."""
+    boundary = "meterverifyboundary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="consumer_number"\r\n\r\n{api.numbers[0]}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="typed_reading"\r\n\r\n1\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="photo"; filename="m.jpg"\r\n'
+        "Content-Type: image/jpeg\r\n\r\n"
+    ).encode()
+
+    def chunks():
+        yield head + b"\xff\xd8\xff"
+        for _ in range(60):  # 60 MB, a megabyte at a time
+            yield b"\0" * (1024 * 1024)
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    r = api.client.post(
+        "/v1/submissions",
+        headers={
+            **api.billing,
+            "Idempotency-Key": "chunked",
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        },
+        content=chunks(),
+    )
+    assert r.status_code == 413, r.text
+    assert r.json()["detail"]["code"] == "request_too_large"
+    assert _count(api, db.Submission) == 0 and _photo_files(api) == 0
+
+
 def test_photo_over_the_limit_but_under_the_request_limit(api: Api) -> None:
     api.svc.settings.max_photo_mb = (
         0.5  # the app was built with 20 MB; the photo check reads the live setting
