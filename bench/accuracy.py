@@ -97,8 +97,8 @@ def main() -> None:
     meter_lines = [meter.read([s])[0] for s in tqdm(strips, desc="PP-OCRv4 meter", leave=False)]
     print(row("PP-OCRv4 fine-tuned", [_digits(line) for line in meter_lines], truths))
     settled = [
-        served.settle(line, line.chars[slice(*digit_run(line.chars))], strip, strip, second)[0]
-        for strip, line, second in zip(strips, lines, seconds, strict=True)
+        served.settle(line, line.chars[slice(*digit_run(line.chars))], meter_line, second)[0]
+        for line, meter_line, second in zip(lines, meter_lines, seconds, strict=True)
     ]
     print(
         row("meterverify (as served)", settled, truths) + "   the three settled jointly (MeterReader.settle)"
@@ -109,10 +109,10 @@ def main() -> None:
 
     rng = np.random.default_rng(args.seed)
     strip_cases = []
-    for strip, line, meter_line, blind, truth in zip(
-        strips, lines, meter_lines, settled, truths, strict=True
+    for line, meter_line, second, blind, truth in zip(
+        lines, meter_lines, seconds, settled, truths, strict=True
     ):
-        views = [(line.probs, 1.0), (meter_line.probs, 1.0), (reader.probabilities(strip), CRNN_DOUBT)]
+        views = [(line.probs, 1.0), (meter_line.probs, 1.0), (second.probs, CRNN_DOUBT)]
         value = with_point(truth, 0)
         strip_cases.append(("true", _strip_confirmed(views, value, blind, len(truth))))
         for kind in KINDS[:3]:  # strips have no decimal point to shift

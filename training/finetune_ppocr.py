@@ -32,7 +32,8 @@ from training.data.colour_strips import HEIGHT, StripDataset, synthetic_colour_s
 from training.models import ppocr_rec
 from training.tracking import tracked_run
 from vision.locate import digit_run
-from vision.ocr.ppocr import WEIGHTS, fold_decode
+from vision.ocr.ctc import greedy_decode
+from vision.ocr.ppocr import FOLDED, WEIGHTS, fold
 from vision.reader import METER_RECOGNIZER
 
 REPO = Path(__file__).resolve().parents[1]
@@ -131,20 +132,16 @@ def train_one_epoch(rec, loader, optimizer, scheduler, epoch: int) -> dict[str, 
 @torch.no_grad()
 def read_texts(rec, images: list[np.ndarray], batch_size: int = 32) -> list[str]:
     """The register each strip shows, as served: folded CTC decode, the longest digit run."""
-    from vision.ocr.ppocr import FOLDED
-
     rec.model.eval()
-    keep = [0] + [rec.class_of(c) for c in FOLDED[:-1]]
+    keep = np.array([rec.class_of(c) for c in FOLDED[:-1]])
+    space = len(rec.characters) + 1
     order = np.argsort([im.shape[1] / im.shape[0] for im in images])
     out = [""] * len(images)
     for start in range(0, len(order), batch_size):
         idx = order[start : start + batch_size]
         probs = rec.model(to_batch([images[i] for i in idx])).numpy()
         for j, i in enumerate(idx):
-            p = probs[j]
-            folded = np.concatenate([p[:, keep], np.clip(1 - p[:, keep].sum(1, keepdims=True), 1e-7, 1)], 1)
-            folded[:, 0] += p[:, -1]  # the space joins the blank
-            chars = fold_decode(folded)
+            chars = greedy_decode(fold(probs[j], keep, space), FOLDED)
             s, e = digit_run(chars)
             out[i] = "".join(c.char for c in chars[s:e])
     return out

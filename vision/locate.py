@@ -58,6 +58,9 @@ class Candidate:
     end: int = 0
     score: float = -np.inf
     suffix: str = ""  # the small index beside the register, as read (e.g. "6B"), if any
+    meter_line: TextLine | None = (
+        None  # the same strip read by the recognizer fine-tuned on meters, once chosen
+    )
 
     @property
     def run(self) -> list:

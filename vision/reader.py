@@ -34,8 +34,9 @@ from .locate import (
 )
 from .ocr import DigitReader
 from .ocr.charset import INPUT_HEIGHT
+from .ocr.ctc import rolling_pair
 from .ocr.joint import joint_reading
-from .ocr.model import ROLLING_RUNNER_UP, StripReading
+from .ocr.model import StripReading
 from .ocr.ppocr import TextLine, TextRecognizer
 from .phash import phash
 from .quality import check_strip
@@ -107,6 +108,15 @@ class Seen:
     region: Candidate | None = None
     photo: Photo | None = None
     found: DisplayQuad | None = None
+    own: Own | None = None  # our detector and CRNN alone, on ``found``
+
+
+@dataclass
+class Own:
+    """Our own display detector and CRNN's reading, and the CRNN's per-frame probabilities (folded layout)."""
+
+    reading: MeterReading
+    probs: np.ndarray
 
 
 def reading_value(digits: str, decimals: int) -> str:
@@ -163,30 +173,27 @@ class MeterReader:
         start = time.perf_counter()
         seen = self._look(data)
         verification = None
-        if seen.found is not None:
-            own = self._own_reading(seen.photo, seen.found)
-            if own.readable and own.confidence >= OWN_TRUSTED:
-                verification = judge(own, typed, meter, [(self._crnn_view(seen), CRNN_DOUBT)])
-                if verification.typed_verdict != MATCHES:
-                    verification = None
-        if verification is None and seen.photo is not None:
+        own = seen.own
+        if own is not None and own.reading.readable and own.reading.confidence >= OWN_TRUSTED:
+            verification = judge(own.reading, typed, meter, [(own.probs, CRNN_DOUBT)])
+            if verification.typed_verdict != MATCHES:
+                verification = None
+        if verification is None:
             seen = self._finish(seen, meter)
-            views = self._views(seen, wider=False) if seen.region is not None else []
+            views = self._views(seen, wider=False)
             verification = judge(seen.reading, typed, meter, views)
             if views and verification.typed_verdict != MATCHES:  # only more looks can still confirm it
                 verification = judge(seen.reading, typed, meter, views + self._views(seen, wider=True))
-        elif verification is None:
-            verification = judge(seen.reading, typed, meter, [])
         verification.reading.photo_hash = seen.reading.photo_hash
         verification.reading.ms = round((time.perf_counter() - start) * 1000, 1)
         return verification
 
     def _read(self, data: bytes, meter: Meter | None = None) -> Seen:
-        seen = self._look(data)
-        return self._finish(seen, meter) if seen.photo is not None else seen
+        return self._finish(self._look(data), meter)
 
     def _look(self, data: bytes) -> Seen:
-        """Decode the photo and find the display with our own detector (cheap; every path starts here)."""
+        """Decode the photo, find the display and read it with our own detector and CRNN (cheap; every path
+        starts here)."""
         try:
             photo = decode_photo(data)
         except ImageError as e:
@@ -195,37 +202,40 @@ class MeterReader:
         h, w = photo.image.shape[:2]
         if found is None and w >= WHOLE_ASPECT * h:  # a tight crop of the counter: the photo is the display
             found = DisplayQuad(whole_quad(photo.image), 1.0, ())
-        return Seen(MeterReading(photo_hash=f"{phash(photo.image):016x}"), None, photo, found)
+        own = self._own_reading(photo, found) if found is not None else None
+        return Seen(MeterReading(photo_hash=f"{phash(photo.image):016x}"), None, photo, found, own)
 
     def _finish(self, seen: Seen, meter: Meter | None) -> Seen:
         """The whole read: candidate regions, PP-OCRv4, the combination with our own reader."""
-        result, region = self._read_photo(seen.photo, meter, seen.found)
+        if seen.photo is None:  # the file could not be decoded: the refusal is the reading
+            return seen
+        result, region = self._read_photo(seen.photo, meter, seen.found, seen.own)
         result.photo_hash = seen.reading.photo_hash
-        return Seen(result, region, seen.photo, seen.found)
-
-    def _crnn_view(self, seen: Seen) -> np.ndarray:
-        source, quad = self._source_for(seen.photo, seen.found.quad)
-        return self.reader.probabilities(rectify(source, quad, INPUT_HEIGHT))
+        return Seen(result, region, seen.photo, seen.found, seen.own)
 
     def _views(self, seen: Seen, wider: bool) -> list[tuple[np.ndarray, float]]:
         """Looks at the register for verification: (folded per-frame probabilities, doubt).
 
-        First the chosen region, read by both PP-OCRv4s; ``wider``, the same region wider (a red drum or a
-        digit the text box left out) and the display our own detector found, read by both, and that display
-        read by our CRNN (better on drums, trained on them, but overconfident on photos unlike its synthetic
-        training set: doubted 5 times more).
+        First the chosen region as both PP-OCRv4s read it already; ``wider``, the same region wider (a red
+        drum or a digit the text box left out) and the display our own detector found, read by both, and that
+        display as our CRNN read it (better on drums, trained on them, but overconfident on photos unlike its
+        synthetic training set: doubted 5 times more).
         """
         region = seen.region
+        if region is None:
+            return []
+        if not wider:
+            return [(line.probs, 1.0) for line in (region.line, region.meter_line) if line is not None]
         quads = [widen(region.quad), *([seen.found.quad] if seen.found is not None else [])]
-        strips = [rectify(seen.photo.image, q, 48) for q in quads] if wider else [region.strip]
+        strips = [rectify(seen.photo.image, q, 48) for q in quads]
         recognizers = [self.locator.recognizer, *([self.meter_recognizer] if self.meter_recognizer else [])]
         views = [(line.probs, 1.0) for rec in recognizers for line in rec.read(strips)]
-        if wider and seen.found is not None:
-            views.append((self._crnn_view(seen), CRNN_DOUBT))
+        if seen.own is not None:
+            views.append((seen.own.probs, CRNN_DOUBT))
         return views
 
     def _read_photo(
-        self, photo: Photo, meter: Meter | None, found: DisplayQuad | None
+        self, photo: Photo, meter: Meter | None, found: DisplayQuad | None, own_read: Own | None
     ) -> tuple[MeterReading, Candidate | None]:
         """Two readers, each on the region it finds best; they are combined by what was measured.
 
@@ -233,7 +243,7 @@ class MeterReader:
         is high and knows red decimal drums; PP-OCRv4 (text regions + recognizer, trained on real images)
         finds and reads displays ours never saw. Agreement is the strongest evidence.
         """
-        own = self._own_reading(photo, found) if found is not None else None
+        own = own_read.reading if own_read is not None else None
         region = self.locator.find(photo, meter, found.quad if found is not None else None)
         if region is None:
             if own is not None and own.readable and own.confidence >= OWN_TRUSTED:
@@ -266,7 +276,7 @@ class MeterReader:
             return own, region
         return text, region
 
-    def _own_reading(self, photo: Photo, found: DisplayQuad) -> MeterReading:
+    def _own_reading(self, photo: Photo, found: DisplayQuad) -> Own:
         """Our display detector and CRNN alone (the reader before PP-OCRv4 joined it)."""
         image, quad = self._source_for(photo, found.quad)
         strip = self.reader.read(rectify(image, quad, INPUT_HEIGHT))
@@ -295,28 +305,26 @@ class MeterReader:
         result.readable = bool(strip.digits) and strip.mode == "kwh" and result.confidence >= UNREADABLE_BELOW
         if not result.readable:
             result.reason = "no_digits" if not strip.digits else f"display_mode_{strip.mode}"
-        return result
+        return Own(result, strip.probs)
 
     def settle(
-        self, line: TextLine, run: list, strip: np.ndarray, crnn_strip: np.ndarray, second: StripReading
+        self, line: TextLine, run: list, meter_line: TextLine | None, second: StripReading
     ) -> tuple[str, list[float], int, list]:
         """The register's digits, their confidences, decimals and rolling figures, settled jointly.
 
         PP-OCRv4 as pretrained (``line``, its digit ``run``; sure of real LCDs), the same fine-tuned on meters
-        (reads ``strip`` again; sure of drums and red decimal drums), and our CRNN (``second``, on
-        ``crnn_strip``) when it reads nearly what the pretrained one reads (it misses the thin "1" of real
-        LCDs: measured, letting it join the fine-tuned reading instead lost a real register and a point on
-        synthetic photos). The digit string with the best summed CTC likelihood wins.
+        (``meter_line``; sure of drums and red decimal drums), and our CRNN (``second``) when it reads nearly
+        what the pretrained one reads (it misses the thin "1" of real LCDs: measured, letting it join the
+        fine-tuned reading instead lost a real register and a point on synthetic photos). The digit string
+        with the best summed CTC likelihood wins.
         """
         digit_chars = [c for c in run if c.char.isdigit()]
         digits = "".join(c.char for c in digit_chars)
-        text = "".join(c.char for c in run)
         confidences = [round(c.confidence, 4) for c in digit_chars]
-        decimals = decimals_of(text)
-        rolling = [_rolling(c) for c in digit_chars]
+        decimals = decimals_of("".join(c.char for c in run))
+        rolling = [rolling_pair(c) for c in digit_chars]
         views, opinions = [(line.probs, 1.0)], {digits}
-        if self.meter_recognizer is not None and digits:
-            meter_line = self.meter_recognizer.read([strip])[0]
+        if meter_line is not None and digits:
             meter_run = meter_line.chars[slice(*digit_run(meter_line.chars))]
             meter_digits = "".join(c.char for c in meter_run if c.char.isdigit())
             views.append((meter_line.probs, 1.0))
@@ -324,7 +332,7 @@ class MeterReader:
             if not decimals and close_readings(meter_digits, digits):
                 decimals = decimals_of("".join(c.char for c in meter_run))
         if close_readings(digits, second.digits):
-            views.append((self.reader.probabilities(crnn_strip), JOINT_CRNN_WEIGHT))
+            views.append((second.probs, JOINT_CRNN_WEIGHT))
             opinions.add(second.digits)
         if len(views) > 1 and digits:
             joint, joint_confidences = joint_reading(views, opinions)
@@ -337,10 +345,12 @@ class MeterReader:
         """The reading of a chosen region: digits, confidences, mode, quality, the second opinion."""
         image, quad = self._source_for(photo, region.quad)
         flags = check_strip(rectify(image, quad, 2 * INPUT_HEIGHT))
-        crnn_strip = rectify(image, quad, INPUT_HEIGHT)
-        second = self.reader.read(crnn_strip)
-        settled = self.settle(region.line, region.run, region.strip, crnn_strip, second)
-        digits, confidences, decimals, rolling = settled
+        second = self.reader.read(rectify(image, quad, INPUT_HEIGHT))
+        if self.meter_recognizer is not None and region.digits:
+            region.meter_line = self.meter_recognizer.read([region.strip])[0]
+        digits, confidences, decimals, rolling = self.settle(
+            region.line, region.run, region.meter_line, second
+        )
         scale = photo.width / photo.image.shape[1]
         mode = display_mode(region)
         result = MeterReading(
@@ -395,19 +405,6 @@ class MeterReader:
 def close_readings(a: str, b: str) -> bool:
     """Two readings of one register that differ in at most two figures (not two different registers)."""
     return bool(a) and len(a) == len(b) and sum(x != y for x, y in zip(a, b, strict=True)) <= 2
-
-
-def _rolling(c) -> tuple[str, str] | None:
-    """(lower, upper) when a drum is caught between two consecutive figures."""
-    alt = c.runner_up
-    if alt is None or not alt.isdigit() or c.runner_up_p < ROLLING_RUNNER_UP:
-        return None
-    step = (int(alt) - int(c.char)) % 10
-    if step == 1:
-        return c.char, alt
-    if step == 9:
-        return alt, c.char
-    return None
 
 
 @cache

@@ -12,7 +12,7 @@ the display nearly as well, so a typing mistake is not confirmed. Where the deci
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -119,7 +119,3 @@ def judge(
     if p < DIFFER_BELOW:
         return verdict(p, DIFFERS, f"the display shows {reading.value}, not the typed reading")
     return verdict(p, UNSURE, "the display does not clearly show the typed reading")
-
-
-def as_dict(v: Verification) -> dict:
-    return asdict(v)

@@ -8,6 +8,9 @@ import numpy as np
 
 from .charset import BLANK, CHARS
 
+# A runner-up this likely means the digit is between two values (a rolling drum), not a misread.
+ROLLING_RUNNER_UP = 0.2
+
 
 @dataclass(frozen=True)
 class DecodedChar:
@@ -18,14 +21,23 @@ class DecodedChar:
     frame: int
 
 
+def rolling_pair(c: DecodedChar) -> tuple[str, str] | None:
+    """(lower, upper) when a drum digit is caught between two consecutive figures, else None."""
+    alt = c.runner_up
+    if alt is None or not alt.isdigit() or not c.char.isdigit() or c.runner_up_p < ROLLING_RUNNER_UP:
+        return None
+    step = (int(alt) - int(c.char)) % 10
+    return (c.char, alt) if step == 1 else (alt, c.char) if step == 9 else None
+
+
 def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
     z = logits - logits.max(axis=axis, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=axis, keepdims=True)
 
 
-def greedy_decode(probs: np.ndarray) -> list[DecodedChar]:
-    """Decode one sequence of per-frame class probabilities ``(T, C)``.
+def greedy_decode(probs: np.ndarray, alphabet: str = CHARS) -> list[DecodedChar]:
+    """Decode one sequence of per-frame class probabilities ``(T, C)``; class i + 1 is ``alphabet[i]``.
 
     A character spans consecutive frames with the same best class; its confidence is the best probability
     over those frames, its runner-up the best other non-blank class at that frame.
@@ -48,7 +60,11 @@ def greedy_decode(probs: np.ndarray) -> list[DecodedChar]:
             alt = int(row.argmax())
             out.append(
                 DecodedChar(
-                    CHARS[c - 1], p, CHARS[alt - 1] if row[alt] > 0 else None, float(max(row[alt], 0)), frame
+                    alphabet[c - 1],
+                    p,
+                    alphabet[alt - 1] if row[alt] > 0 else None,
+                    float(max(row[alt], 0)),
+                    frame,
                 )
             )
         t = end + 1

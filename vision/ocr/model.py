@@ -11,11 +11,9 @@ import numpy as np
 
 from ..runtime import session
 from .charset import INPUT_HEIGHT, MODES
-from .ctc import greedy_decode, softmax
+from .ctc import greedy_decode, rolling_pair, softmax
 
 WEIGHTS = Path(__file__).parent / "weights" / "reader.onnx"
-# A runner-up this likely means the digit is between two values (a rolling drum), not a misread.
-ROLLING_RUNNER_UP = 0.2
 
 
 @dataclass(frozen=True)
@@ -28,6 +26,9 @@ class StripReading:
     rolling: list[tuple[str, str] | None] = field(default_factory=list)
     mode: str = "kwh"
     mode_confidence: float = 1.0
+    # Per-frame probabilities in PP-OCRv4's folded layout (blank, digits, '.', other): ``(T, 13)``, for
+    # settling the digits jointly with PP-OCRv4 and for verifying a typed value.
+    probs: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 def prepare(strip: np.ndarray) -> np.ndarray:
@@ -48,24 +49,13 @@ def prepare(strip: np.ndarray) -> np.ndarray:
 
 def interpret(logits: np.ndarray, mode_logits: np.ndarray) -> StripReading:
     """Turn one strip's raw outputs into digits, decimals, confidences and rolling candidates."""
-    chars = greedy_decode(softmax(logits))
+    probs = softmax(logits)
+    chars = greedy_decode(probs)
     text = "".join(c.char for c in chars)
     digits = [c for c in chars if c.char != "."]
     dot = text.find(".")
     decimals = len(text) - dot - 1 if dot >= 0 and text.count(".") == 1 else 0
-    rolling: list[tuple[str, str] | None] = []
-    for c in digits:
-        alt = c.runner_up
-        if (
-            alt is not None
-            and alt != "."
-            and c.runner_up_p >= ROLLING_RUNNER_UP
-            and (int(alt) - int(c.char)) % 10 in (1, 9)
-        ):
-            lower, upper = (c.char, alt) if (int(alt) - int(c.char)) % 10 == 1 else (alt, c.char)
-            rolling.append((lower, upper))
-        else:
-            rolling.append(None)
+    rolling = [rolling_pair(c) for c in digits]
     mode_p = softmax(mode_logits)
     return StripReading(
         text=text,
@@ -75,18 +65,13 @@ def interpret(logits: np.ndarray, mode_logits: np.ndarray) -> StripReading:
         rolling=rolling,
         mode=MODES[int(mode_p.argmax())],
         mode_confidence=float(mode_p.max()),
+        probs=np.concatenate([probs, np.full((len(probs), 1), 1e-7, probs.dtype)], axis=1),
     )
 
 
 class DigitReader:
     def __init__(self, weights: Path = WEIGHTS) -> None:
         self.session = session(weights)
-
-    def probabilities(self, strip: np.ndarray) -> np.ndarray:
-        """Per-frame probabilities in PP-OCRv4's folded layout (blank, digits, '.', other): ``(T, 13)``."""
-        logits, _ = self.session.run(None, {"image": prepare(strip)})
-        p = softmax(logits[0])
-        return np.concatenate([p, np.full((len(p), 1), 1e-7, p.dtype)], axis=1)
 
     def read(self, strip: np.ndarray) -> StripReading:
         logits, mode_logits = self.session.run(None, {"image": prepare(strip)})

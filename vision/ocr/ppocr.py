@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from ..runtime import session
-from .ctc import DecodedChar
+from .ctc import DecodedChar, greedy_decode
 
 WEIGHTS = Path(__file__).parent / "weights" / "ppocrv4_rec.onnx"
 HEIGHT = 48
@@ -26,7 +26,6 @@ BATCH = 8
 # Folded classes: 0 blank, 1-10 digits, 11 '.', 12 other (shown as '?').
 FOLDED = "0123456789.?"
 DOT, OTHER = 11, 12
-ROLLING_RUNNER_UP = 0.2
 
 
 @dataclass(frozen=True)
@@ -42,33 +41,14 @@ class TextLine:
         return "".join(c.char for c in self.chars)
 
 
-def fold_decode(probs: np.ndarray) -> list[DecodedChar]:
-    """Greedy CTC decode of folded probabilities, each character with its confidence and runner-up."""
-    best = probs.argmax(1)
-    out = []
-    t = 0
-    while t < len(best):
-        c = int(best[t])
-        end = t
-        while end + 1 < len(best) and best[end + 1] == c:
-            end += 1
-        if c:
-            frame = t + int(probs[t : end + 1, c].argmax())
-            row = probs[frame].copy()
-            p = float(row[c])
-            row[[0, c]] = -1
-            alt = int(row.argmax())
-            out.append(
-                DecodedChar(
-                    FOLDED[c - 1],
-                    p,
-                    FOLDED[alt - 1] if row[alt] > 0 else None,
-                    max(0.0, float(row[alt])),
-                    frame,
-                )
-            )
-        t = end + 1
-    return out
+def fold(probs: np.ndarray, keep: np.ndarray, space: int) -> np.ndarray:
+    """The network's per-frame distribution ``(T, 6625)`` folded to ``(T, 13)``: blank (with the space),
+    the classes ``keep`` (digits, '.'), and "other" for the rest."""
+    folded = np.empty((len(probs), len(FOLDED) + 1), np.float32)
+    folded[:, 0] = probs[:, 0] + probs[:, space]
+    folded[:, 1:OTHER] = probs[:, keep]
+    folded[:, OTHER] = np.clip(1.0 - folded[:, :OTHER].sum(1), 1e-7, 1.0)
+    return folded
 
 
 class TextRecognizer:
@@ -109,13 +89,10 @@ class TextRecognizer:
         lines = []
         for p, w in zip(probs, widths, strict=True):
             p = p[: max(1, round(p.shape[0] * w / batch.shape[3]))]  # drop the padding's frames
-            folded = np.empty((len(p), len(FOLDED) + 1), np.float32)
-            folded[:, 0] = p[:, 0] + p[:, self.space]
-            folded[:, 1:OTHER] = p[:, self.keep]
-            folded[:, OTHER] = np.clip(1.0 - folded[:, :OTHER].sum(1), 1e-7, 1.0)
+            folded = fold(p, self.keep, self.space)
             best = p.argmax(1)
             raw = "".join(
                 self.vocabulary[b] for i, b in enumerate(best) if b and (i == 0 or b != best[i - 1])
             )
-            lines.append(TextLine(folded, fold_decode(folded), raw))
+            lines.append(TextLine(folded, greedy_decode(folded, FOLDED), raw))
         return lines
