@@ -310,7 +310,14 @@ def demo(
 
 
 def main() -> None:
-    app()
+    """The console entry point: a setting that cannot be right is one line, not a traceback."""
+    from meterverify.settings import SettingsError
+
+    try:
+        app()
+    except SettingsError as e:
+        typer.echo(f"meterverify: {e}", err=True)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

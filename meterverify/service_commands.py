@@ -8,7 +8,10 @@ from typing import Annotated
 import typer
 
 db_app = typer.Typer(help="The service's database.", no_args_is_help=True)
-keys_app = typer.Typer(help="API keys (scopes: billing, reviewer, analyst, admin).", no_args_is_help=True)
+keys_app = typer.Typer(
+    help="API keys, each for one utility (scopes: billing, reviewer, analyst, admin; operator: all utilities).",
+    no_args_is_help=True,
+)
 consumers_app = typer.Typer(help="Consumers and their verified reading history.", no_args_is_help=True)
 
 
@@ -74,39 +77,57 @@ def serve(
 
 
 def worker(
-    concurrency: Annotated[int, typer.Option(help="Processes in this worker (one job each at a time).")] = 1,
+    concurrency: Annotated[
+        int, typer.Option(help="Processes (or threads) in this worker, one job each.")
+    ] = 1,
     pool: Annotated[str, typer.Option(help="Celery pool: prefork, solo or threads.")] = "prefork",
+    queue: Annotated[
+        str,
+        typer.Option(
+            help="decisions: read photos and decide. webhooks: send the outbox to billing (I/O only: use "
+            "--pool threads --concurrency 8). A slow receiver then never delays a decision."
+        ),
+    ] = "decisions",
     loglevel: Annotated[str, typer.Option(help="Log level.")] = "INFO",
     name: Annotated[
         str | None, typer.Option(help="Worker name, unique per host (default: meterverify-<pid>@<host>).")
     ] = None,
     metrics_port: Annotated[
-        int, typer.Option(help="Serve Prometheus metrics (read latency, decisions) on this port; 0: off.")
+        int,
+        typer.Option(help="Serve Prometheus metrics of every process of this worker on this port; 0: off."),
     ] = 0,
 ) -> None:
-    """Run a Celery worker: fetches photos, reads them, decides, and delivers the events.
+    """Run a Celery worker: fetches photos, reads them, decides (or, --queue webhooks, delivers the events).
 
     Needs METERVERIFY_BROKER_URL, METERVERIFY_DATABASE_URL and the S3 settings (as `serve`). Start as many as
     the load needs, on any host; a worker that dies mid-job leaves it to another.
     """
+    import os
+    import tempfile
+
+    if queue not in ("decisions", "webhooks"):
+        raise typer.BadParameter("--queue is decisions or webhooks")
+    if metrics_port:
+        # Prometheus' multiprocess mode: each pool process writes its metrics to files in this folder, and
+        # this process serves their sum. Set before any metric exists.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="meterverify-metrics-")
     from meterverify.settings import get_settings
-    from serving.tasks import celery_app
+    from serving.tasks import celery_app, webhook_queue
 
     settings = get_settings()
     if settings.embedded_broker:
         raise typer.BadParameter(
             "no broker configured (METERVERIFY_BROKER_URL); `meterverify serve` runs tasks itself"
         )
-    import os
+    if metrics_port:
+        from prometheus_client import CollectorRegistry, multiprocess, start_http_server
 
-    if metrics_port:  # with --pool solo or threads the jobs run in this process, so its metrics are theirs
-        from prometheus_client import start_http_server
-
-        from serving.metrics import REGISTRY
-
-        start_http_server(metrics_port, registry=REGISTRY)
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        start_http_server(metrics_port, registry=registry)
+        _count_worker_processes(pool)
     celery_app.conf.broker_url = settings.broker_url
-    name = name or f"meterverify-{os.getpid()}@%h"
+    name = name or f"meterverify-{queue}-{os.getpid()}@%h"
     celery_app.worker_main(
         [
             "worker",
@@ -115,11 +136,33 @@ def worker(
             f"--loglevel={loglevel}",
             f"--hostname={name}",
             "-Q",
-            settings.task_queue,
+            settings.task_queue if queue == "decisions" else webhook_queue(settings),
             "--without-gossip",
             "--without-mingle",
         ]
     )
+
+
+def _count_worker_processes(pool: str) -> None:
+    """``meterverify_worker_processes``: 1 in every process that takes jobs (a prefork child, or the worker
+    itself with a solo or threads pool); a dead process drops out of the sum."""
+    from celery import signals
+    from prometheus_client import multiprocess
+
+    from serving.metrics import WORKER_PROCESSES
+
+    @signals.worker_process_init.connect(weak=False)
+    def _child_up(**_) -> None:
+        WORKER_PROCESSES.set(1)
+
+    @signals.worker_process_shutdown.connect(weak=False)
+    def _child_down(pid=None, **_) -> None:
+        import os
+
+        multiprocess.mark_process_dead(pid or os.getpid())
+
+    if pool != "prefork":  # the jobs run in this very process
+        WORKER_PROCESSES.set(1)
 
 
 @db_app.command("upgrade")
@@ -136,20 +179,55 @@ def db_upgrade() -> None:
 @keys_app.command("create")
 def keys_create(
     scope: Annotated[
-        list[str], typer.Option("--scope", help="billing, reviewer, analyst or admin (repeatable).")
+        list[str],
+        typer.Option("--scope", help="billing, reviewer, analyst, admin or operator (repeatable)."),
     ],
+    utility: Annotated[
+        str, typer.Option(help="The utility (discom) whose data the key sees; ignored for operator keys.")
+    ] = "default",
     name: Annotated[str, typer.Option(help="Who the key is for, e.g. the billing system's name.")] = "cli",
 ) -> None:
-    """Create an API key and print it. Only a hash is stored: copy it now."""
+    """Create an API key and print it. Only a hash is stored: copy it now. A key sees only its utility's
+    consumers, submissions, feed and webhooks; an operator key runs the platform across utilities."""
     from serving.keys import create_key
 
     svc = _service()
     try:
         with svc.sessions.begin() as s:
-            key = create_key(s, name, scope)
+            key = create_key(s, name, scope, None if "operator" in scope else utility)
     except ValueError as e:
         raise typer.BadParameter(str(e)) from None
     typer.echo(key)
+
+
+@keys_app.command("list")
+def keys_list(
+    utility: Annotated[str | None, typer.Option(help="Only this utility's keys.")] = None,
+) -> None:
+    """List API keys (never their secrets): id, utility, scopes, name, created, revoked."""
+    from serving.keys import list_keys
+
+    with _service().sessions() as s:
+        rows = list_keys(s, utility)
+    for row in rows:
+        revoked = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "active"
+        typer.echo(
+            f"{row.id}  {row.utility or '(operator)':<12} {row.scopes:<24} {row.name[:30]:<30} "
+            f"{row.created_at:%Y-%m-%d %H:%M}  {revoked}"
+        )
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (mvk_<id>_...).")]) -> None:
+    """Revoke a key. It stops working with its next request."""
+    from serving.keys import revoke
+
+    with _service().sessions.begin() as s:
+        found = revoke(s, key_id.removeprefix("mvk_").split("_")[0])
+    if not found:
+        typer.echo(f"no key {key_id}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"revoked {key_id}")
 
 
 @consumers_app.command("import")
@@ -162,6 +240,7 @@ def consumers_import(
             dir_okay=False,
         ),
     ],
+    utility: Annotated[str, typer.Option(help="The utility these consumers belong to.")] = "default",
     readings: Annotated[
         Path | None,
         typer.Option(
@@ -169,17 +248,25 @@ def consumers_import(
         ),
     ] = None,
 ) -> None:
-    """Import consumers (and their verified history). All rows or none; errors name the line and column."""
-    from serving.consumers import CsvImportError, csv_text, import_csv
+    """Import consumers (and their verified history). Every row is checked first; any error imports nothing
+    and is printed with its line and column. Streams files of millions of rows."""
+    from serving.consumers import CsvImportError, import_csv
+    from serving.keys import check_utility
 
-    svc = _service()
     try:
-        consumers_csv = csv_text(file.read_bytes(), file.name)
-        readings_csv = csv_text(readings.read_bytes(), readings.name) if readings else None
-        with svc.sessions.begin() as s:
-            result = import_csv(s, consumers_csv, readings_csv)
-    except CsvImportError as e:
-        for line in e.errors:
-            typer.echo(line, err=True)
-        raise typer.Exit(1) from None
+        check_utility(utility)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from None
+    svc = _service()
+    with file.open(encoding="utf-8-sig", newline="") as consumers_file:
+        readings_file = readings.open(encoding="utf-8-sig", newline="") if readings else None
+        try:
+            result = import_csv(svc.sessions, utility, consumers_file, readings_file, svc.decision_lock)
+        except CsvImportError as e:
+            for line in e.errors:
+                typer.echo(line, err=True)
+            raise typer.Exit(1) from None
+        finally:
+            if readings_file:
+                readings_file.close()
     typer.echo(f"imported {result.consumers} consumers, {result.readings} readings")

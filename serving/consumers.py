@@ -1,20 +1,29 @@
-"""Importing consumers and their reading history from CSV: all rows or none, errors naming line and column.
+"""Importing a utility's consumers and their reading history from CSV, streamed, errors naming line and column.
 
 consumers.csv: ``consumer_number,meter_digits,meter_decimals,sanctioned_load_kw[,utility]``
 readings.csv:  ``consumer_number,date,reading[,meter_replaced]`` (date as YYYY-MM-DD; verified readings)
-Importing again updates consumers and replaces a reading of the same consumer and day.
+
+Two passes over the files: the first checks every row and keeps nothing but consumer numbers (a file of
+millions of readings costs megabytes, not gigabytes); only a file without errors is written, by the second
+pass, in batches of short transactions, so decisions are never held up for a whole import. Importing again
+updates consumers and replaces a reading of the same consumer and day, so an interrupted import is finished
+by running it again. Consumers belong to the importing key's utility; a ``utility`` column, when present,
+must say the same. Consumer numbers are unique across the platform.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from datetime import date
+from typing import TextIO
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
 
 from verification import Reading
 
@@ -24,6 +33,7 @@ CONSUMER_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$")
 CONSUMER_COLUMNS = ("consumer_number", "meter_digits", "meter_decimals", "sanctioned_load_kw")
 READING_COLUMNS = ("consumer_number", "date", "reading")
 MAX_ERRORS = 50
+BATCH = 5000
 
 
 class CsvImportError(ValueError):
@@ -38,132 +48,188 @@ class CsvImportError(ValueError):
 class ImportResult:
     consumers: int = 0
     readings: int = 0
-    errors: list[str] = field(default_factory=list)
 
 
-def _rows(text: str, required: tuple[str, ...], what: str, errors: list[str]) -> list[tuple[int, dict]]:
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = [h.strip() for h in reader.fieldnames or []]
-    missing = [c for c in required if c not in header]
-    if missing:
-        errors.append(f"{what}: header lacks {', '.join(missing)} (has {', '.join(header) or 'nothing'})")
-        return []
-    return [
-        (i, {k.strip(): (v or "").strip() for k, v in row.items() if k}) for i, row in enumerate(reader, 2)
-    ]
-
-
-def csv_text(data: bytes, name: str) -> str:
-    """An uploaded or read CSV file as text; ``CsvImportError`` if it is not UTF-8 (a BOM is allowed)."""
+def _rows(
+    file: TextIO, required: tuple[str, ...], what: str, errors: list[str]
+) -> Iterator[tuple[int, dict]]:
+    """(line number, row) of a CSV file, read as it goes; a bad header or encoding is an error."""
+    file.seek(0)
+    reader = csv.DictReader(file)
     try:
-        return data.decode("utf-8-sig")
+        header = [h.strip().lstrip("\ufeff") for h in reader.fieldnames or []]
+        if not header:
+            errors.append(f"{what} is empty")
+            return
+        missing = [c for c in required if c not in header]
+        if missing:
+            errors.append(f"{what}: header lacks {', '.join(missing)} (has {', '.join(header)[:200]})")
+            return
+        reader.fieldnames = header
+        for line, row in enumerate(reader, 2):
+            yield line, {k: (v or "").strip() for k, v in row.items() if k}
     except UnicodeDecodeError as e:
-        raise CsvImportError(
-            [f"{name} is not UTF-8 text (byte {e.start}); save it as CSV UTF-8 and send it again"]
-        ) from None
+        errors.append(f"{what} is not UTF-8 text (byte {e.start}); save it as CSV UTF-8 and send it again")
+    except csv.Error as e:
+        errors.append(f"{what} line {reader.line_num}: {e}")
 
 
-def parse_consumers(text: str, errors: list[str]) -> list[db.Consumer]:
-    out = []
-    first_line: dict[str, int] = {}
-    for line, row in _rows(text, CONSUMER_COLUMNS, "consumers.csv", errors):
-        where = f"consumers.csv line {line}"
-        number = row["consumer_number"]
-        if not CONSUMER_NUMBER.match(number):
-            errors.append(f"{where}, consumer_number: {number!r} is not 1-32 letters, digits or '-'")
-            continue
-        if number in first_line:
-            errors.append(f"{where}, consumer_number: {number!r} is also on line {first_line[number]}")
-            continue
-        first_line[number] = line
-        try:
-            digits, decimals = int(row["meter_digits"]), int(row["meter_decimals"])
-            load = float(row["sanctioned_load_kw"])
-        except ValueError as e:
-            errors.append(f"{where}: {e}")
-            continue
-        if not (3 <= digits <= 12 and 0 <= decimals < digits and 0 < load <= 10_000):
-            errors.append(
-                f"{where}: need 3 <= meter_digits <= 12, 0 <= meter_decimals < meter_digits, 0 < load"
-            )
-            continue
-        out.append(db.Consumer(number=number, meter_digits=digits, meter_decimals=decimals,
-                               sanctioned_load_kw=load, utility=row.get("utility") or "default"))  # fmt: skip
-    return out
+def _consumer(line: int, row: dict, utility: str, errors: list[str]) -> dict | None:
+    where = f"consumers.csv line {line}"
+    number = row["consumer_number"]
+    if not CONSUMER_NUMBER.match(number):
+        errors.append(f"{where}, consumer_number: {number[:40]!r} is not 1-32 letters, digits or '-'")
+        return None
+    if row.get("utility") and row["utility"] != utility:
+        errors.append(f"{where}, utility: {row['utility'][:40]!r} is not this key's utility ({utility})")
+        return None
+    try:
+        digits, decimals = int(row["meter_digits"]), int(row["meter_decimals"])
+        load = float(row["sanctioned_load_kw"])
+    except ValueError as e:
+        errors.append(f"{where}: {str(e)[:100]}")
+        return None
+    if not (3 <= digits <= 12 and 0 <= decimals < digits and 0 < load <= 10_000):
+        errors.append(f"{where}: need 3 <= meter_digits <= 12, 0 <= meter_decimals < meter_digits, 0 < load")
+        return None
+    return {"number": number, "meter_digits": digits, "meter_decimals": decimals,
+            "sanctioned_load_kw": load, "utility": utility}  # fmt: skip
 
 
-def parse_readings(text: str, errors: list[str]) -> list[db.PastReading]:
-    out = []
-    for line, row in _rows(text, READING_COLUMNS, "readings.csv", errors):
-        where = f"readings.csv line {line}"
-        try:
-            on = date.fromisoformat(row["date"])
-        except ValueError:
-            errors.append(f"{where}, date: {row['date']!r} is not YYYY-MM-DD")
-            continue
-        try:
-            reading = str(Reading.parse(row["reading"]))
-        except ValueError as e:
-            errors.append(f"{where}, reading: {e}")
-            continue
-        replaced = row.get("meter_replaced", "").lower() in ("1", "true", "yes")
-        out.append(
-            db.PastReading(
-                consumer_number=row["consumer_number"], on=on, reading=reading, meter_replaced=replaced
-            )
-        )
-    return out
+def _reading(line: int, row: dict, errors: list[str]) -> dict | None:
+    where = f"readings.csv line {line}"
+    try:
+        on = date.fromisoformat(row["date"])
+    except ValueError:
+        errors.append(f"{where}, date: {row['date'][:40]!r} is not YYYY-MM-DD")
+        return None
+    try:
+        reading = str(Reading.parse(row["reading"]))
+    except ValueError:
+        errors.append(f"{where}, reading: {row['reading'][:40]!r} is not a meter reading")
+        return None
+    replaced = row.get("meter_replaced", "").lower() in ("1", "true", "yes")
+    return {
+        "consumer_number": row["consumer_number"],
+        "on": on,
+        "reading": reading,
+        "meter_replaced": replaced,
+    }
 
 
-def import_csv(s: Session, consumers_csv: str | None, readings_csv: str | None) -> ImportResult:
-    """Validate everything, then write everything (in the caller's transaction). Raises ``CsvImportError``."""
+def _check(s: Session, utility: str, consumers: TextIO | None, readings: TextIO | None) -> list[str]:
+    """Every error in the files, without writing anything (the first pass)."""
     errors: list[str] = []
-    consumers = parse_consumers(consumers_csv, errors) if consumers_csv else []
-    readings = parse_readings(readings_csv, errors) if readings_csv else []
-    known = {c.number for c in consumers}
-    known |= {
-        c.number
-        for c in _existing(s, db.Consumer, db.Consumer.number, {r.consumer_number for r in readings} - known)
-    }
-    errors += [
-        f"readings.csv: unknown consumer {r.consumer_number!r}"
-        for r in readings
-        if r.consumer_number not in known
-    ]
-    if errors:
-        raise CsvImportError(errors[:MAX_ERRORS])
-    # One lookup per thousand consumers, not one per row: files run to millions of rows.
-    stored = {
-        c.number: c for c in _existing(s, db.Consumer, db.Consumer.number, {c.number for c in consumers})
-    }
-    for c in consumers:
-        if (old := stored.get(c.number)) is None:
-            s.add(c)
-        else:
-            old.meter_digits, old.meter_decimals = c.meter_digits, c.meter_decimals
-            old.sanctioned_load_kw, old.utility = c.sanctioned_load_kw, c.utility
-    s.flush()
-    numbers = {r.consumer_number for r in readings}
-    past = {
-        (p.consumer_number, p.on): p
-        for p in _existing(s, db.PastReading, db.PastReading.consumer_number, numbers)
-    }
-    for r in readings:
-        if (old := past.get((r.consumer_number, r.on))) is None:
-            s.add(r)
-            past[(r.consumer_number, r.on)] = (
-                r  # a second row for the same day in the file replaces the first
-            )
-        else:
-            old.reading, old.meter_replaced = r.reading, r.meter_replaced
-    return ImportResult(len(consumers), len(readings))
+    first_line: dict[str, int] = {}
+    if consumers is not None:
+        for line, row in _rows(consumers, CONSUMER_COLUMNS, "consumers.csv", errors):
+            if _consumer(line, row, utility, errors) is None:
+                continue
+            number = row["consumer_number"]
+            if number in first_line:
+                errors.append(
+                    f"consumers.csv line {line}, consumer_number: {number!r} is also on line {first_line[number]}"
+                )
+            first_line[number] = line
+            if len(errors) >= MAX_ERRORS:
+                return errors
+        if consumers is not None and not first_line and not errors:
+            errors.append("consumers.csv has a header but no consumers")
+        elsewhere = _owned_elsewhere(s, set(first_line), utility)
+        errors += [
+            f"consumers.csv line {first_line[n]}: consumer {n!r} belongs to another utility"
+            for n in elsewhere
+        ]
+    if readings is not None:
+        wanted: set[str] = set()
+        rows = 0
+        for line, row in _rows(readings, READING_COLUMNS, "readings.csv", errors):
+            rows += 1
+            if _reading(line, row, errors) is not None and row["consumer_number"] not in first_line:
+                wanted.add(row["consumer_number"])
+            if len(errors) >= MAX_ERRORS:
+                return errors
+        if not rows and not errors:
+            errors.append("readings.csv has a header but no readings")
+        known = {c.number for c in _existing(s, wanted) if c.utility == utility}
+        errors += [f"readings.csv: unknown consumer {n[:40]!r}" for n in sorted(wanted - known)]
+    return errors[:MAX_ERRORS]
 
 
-def _existing(s: Session, model, column, values: set[str], chunk: int = 1000) -> list:
-    """Rows of ``model`` whose ``column`` is in ``values``, fetched a chunk at a time."""
-    ordered = sorted(values)
+def _owned_elsewhere(s: Session, numbers: set[str], utility: str) -> list[str]:
+    return sorted(c.number for c in _existing(s, numbers) if c.utility != utility)
+
+
+def _existing(s: Session, numbers: set[str], chunk: int = 1000) -> list[db.Consumer]:
+    ordered = sorted(numbers)
     return [
-        row
+        c
         for i in range(0, len(ordered), chunk)
-        for row in s.scalars(select(model).where(column.in_(ordered[i : i + chunk])))
+        for c in s.scalars(select(db.Consumer).where(db.Consumer.number.in_(ordered[i : i + chunk])))
     ]
+
+
+def _upsert(
+    s: Session, table, rows: list[dict], keys: list[str], update: list[str], same_utility=False
+) -> None:
+    insert = (postgresql if s.bind.dialect.name == "postgresql" else sqlite).insert(table)
+    # same_utility: never touch another utility's consumer, even one created since the check
+    where = table.c.utility == insert.excluded.utility if same_utility else None
+    s.execute(
+        insert.on_conflict_do_update(
+            index_elements=keys, set_={c: insert.excluded[c] for c in update}, where=where
+        ),
+        rows,
+    )
+
+
+def _batches(items: Iterator[dict], key: Callable[[dict], object]) -> Iterator[list[dict]]:
+    """Rows in batches; within a batch a later row of the same key replaces an earlier one."""
+    batch: dict[object, dict] = {}
+    for item in items:
+        batch[key(item)] = item
+        if len(batch) >= BATCH:
+            yield list(batch.values())
+            batch = {}
+    if batch:
+        yield list(batch.values())
+
+
+def import_csv(
+    sessions: sessionmaker[Session],
+    utility: str,
+    consumers: TextIO | None,
+    readings: TextIO | None,
+    lock: Callable[[], AbstractContextManager] = nullcontext,
+) -> ImportResult:
+    """Check both files in full, then write them in batches (each batch under ``lock``, the service's
+    decision lock). Raises ``CsvImportError`` with every error found, having written nothing."""
+    with sessions() as s:
+        errors = _check(s, utility, consumers, readings)
+    if errors:
+        raise CsvImportError(errors)
+    result, ignore = ImportResult(), []
+    if consumers is not None:
+        rows = (
+            _consumer(line, row, utility, ignore)
+            for line, row in _rows(consumers, CONSUMER_COLUMNS, "", ignore)
+        )
+        for batch in _batches(rows, lambda r: r["number"]):
+            with lock(), sessions.begin() as s:
+                rows_now = [{**r, "created_at": db.utcnow()} for r in batch]
+                updated = ["meter_digits", "meter_decimals", "sanctioned_load_kw"]
+                _upsert(s, db.Consumer.__table__, rows_now, ["number"], updated, same_utility=True)
+            result.consumers += len(batch)
+    if readings is not None:
+        rows = (_reading(line, row, ignore) for line, row in _rows(readings, READING_COLUMNS, "", ignore))
+        for batch in _batches(rows, lambda r: (r["consumer_number"], r["on"])):
+            with lock(), sessions.begin() as s:
+                _upsert(
+                    s,
+                    db.PastReading.__table__,
+                    batch,
+                    ["consumer_number", "on"],
+                    ["reading", "meter_replaced"],
+                )
+            result.readings += len(batch)
+    return result

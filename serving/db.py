@@ -87,6 +87,7 @@ class ApiKey(Base):
     name: Mapped[str] = mapped_column(String(100))
     secret_hash: Mapped[str] = mapped_column(String(64))
     scopes: Mapped[str] = mapped_column(String(100))  # space-separated
+    utility: Mapped[str | None] = mapped_column(String(32), nullable=True)  # None: an operator key
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
@@ -97,11 +98,16 @@ class Submission(Base):
         UniqueConstraint("api_key_id", "idempotency_key", name="uq_submissions_idempotency"),
         Index("ix_submissions_status_updated", "status", "updated_at"),
         Index("ix_submissions_consumer_month", "consumer_number", "month"),
+        Index("ix_submissions_utility_status", "utility", "status"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    utility: Mapped[str] = mapped_column(String(32), default="default")  # the consumer's, kept for filtering
     consumer_number: Mapped[str] = mapped_column(ForeignKey("consumers.number"))
-    typed_reading: Mapped[str] = mapped_column(String(24))
+    typed_reading: Mapped[str] = mapped_column(String(24))  # normalised to ASCII digits
+    typed_as: Mapped[str | None] = mapped_column(String(64), nullable=True)  # as it came, when not ASCII
+    typed_script: Mapped[str] = mapped_column(String(24), default="ascii")
+    photo_taken: Mapped[str | None] = mapped_column(String(40), nullable=True)  # EXIF, as the camera wrote it
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     channel: Mapped[str] = mapped_column(String(20))
@@ -116,6 +122,9 @@ class Submission(Base):
     status: Mapped[str] = mapped_column(String(16), default="received")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the job last reached the queue (None: never, the broker was down) and until when a worker holds it.
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     reading: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # vision.read's result
     decision: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # verification.Decision.to_dict()
@@ -141,9 +150,13 @@ class Event(Base):
     """What billing learns: one event per final decision, in the order of ``seq`` (the pull feed's cursor)."""
 
     __tablename__ = "events"
-    __table_args__ = (UniqueConstraint("submission_id", "type", name="uq_events_submission_type"),)
+    __table_args__ = (
+        UniqueConstraint("submission_id", "type", name="uq_events_submission_type"),
+        Index("ix_events_utility_seq", "utility", "seq"),
+    )
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    utility: Mapped[str] = mapped_column(String(32), default="default")
     id: Mapped[str] = mapped_column(String(36), unique=True)
     type: Mapped[str] = mapped_column(String(40))
     submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"))
@@ -155,6 +168,7 @@ class WebhookEndpoint(Base):
     __tablename__ = "webhook_endpoints"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    utility: Mapped[str] = mapped_column(String(32), default="default")
     url: Mapped[str] = mapped_column(String(500))
     secret: Mapped[str] = mapped_column(String(100))  # HMAC key, shown once when the endpoint is registered
     active: Mapped[bool] = mapped_column(Boolean, default=True)

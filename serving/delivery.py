@@ -1,21 +1,27 @@
 """Delivering events to billing: signed webhooks from the outbox, retried with exponential backoff until 2xx.
 
-Any number of processes may deliver at once: a delivery is claimed by a conditional update that sets a lease,
+Deciding and delivering are apart: a decision only writes outbox rows; the courier (threads of the API
+process, and a Celery queue of its own in distributed mode) sends them, so a slow receiver never slows a
+decision. Any number of senders may run: a delivery is claimed by a conditional update that sets a lease,
 so two senders never send the same row at the same time. Delivery is at least once; receivers deduplicate by
 the ``Meterverify-Event-Id`` header (a crash after the receiver's 2xx and before we record it resends).
+Redirects are never followed, and the address is checked after DNS at every send (``webhook_url``).
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
-import urllib.error
-import urllib.request
+import socket
+import ssl
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from sqlalchemy import or_, select, update
 
-from . import db, metrics, signing
+from . import db, metrics, signing, webhook_url
 from .service import Service
 
 log = logging.getLogger("meterverify.delivery")
@@ -43,13 +49,6 @@ def deliver_due(svc: Service, limit: int = 100, event_seq: int | None = None) ->
     return sum(_deliver_one(svc, delivery_id) for delivery_id in ids)
 
 
-def deliver_submission_event(svc: Service, submission_id: str) -> int:
-    """Send a just-decided submission's event now rather than at the next sweep."""
-    with svc.sessions() as s:
-        seq = s.scalar(select(db.Event.seq).where(db.Event.submission_id == submission_id))
-    return deliver_due(svc, event_seq=seq) if seq is not None else 0
-
-
 def _claim(svc: Service, delivery_id: int) -> bool:
     now = db.utcnow()
     with svc.sessions.begin() as s:
@@ -72,7 +71,7 @@ def _deliver_one(svc: Service, delivery_id: int) -> bool:
         endpoint = s.get(db.WebhookEndpoint, delivery.endpoint_id)
         body = event_body(event)
         url, secret, event_id = endpoint.url, endpoint.secret, event.id
-    status, error = _post(url, body, secret, event_id, svc.settings.webhook_timeout_s)
+    status, error = _post(url, body, secret, event_id, svc.settings)
     ok = status is not None and 200 <= status < 300
     metrics.WEBHOOK_ATTEMPTS.labels("delivered" if ok else "failed").inc()
     with svc.sessions.begin() as s:
@@ -100,36 +99,120 @@ def event_body(event: db.Event) -> bytes:
     ).encode()  # fmt: skip
 
 
-class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
-    """A receiver's redirect is a failed attempt (retried), never followed: following it would send the
-    event (or a bodiless GET with our signature) somewhere the endpoint's owner did not register."""
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to the address we checked, not to whatever the name resolves to a moment later."""
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
+    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self.address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self.address, self.port), self.timeout)
 
 
-_NO_REDIRECTS = urllib.request.build_opener(_RefuseRedirects)
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self.address = address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 
-def _post(url: str, body: bytes, secret: str, event_id: str, timeout: float) -> tuple[int | None, str | None]:
-    request = urllib.request.Request(
-        url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "meterverify-webhook/1",
-            signing.HEADER: signing.sign(secret, body),
-            signing.EVENT_HEADER: event_id,
-        },
-    )
+def _post(url: str, body: bytes, secret: str, event_id: str, settings) -> tuple[int | None, str | None]:
+    """POST the event; (HTTP status, error). A 3xx is a failure like any other non-2xx: never followed."""
     try:
-        with _NO_REDIRECTS.open(request, timeout=timeout) as response:
-            return response.status, None
-    except urllib.error.HTTPError as e:
-        return e.code, f"HTTP {e.code}"
-    except (urllib.error.URLError, OSError) as e:
-        return None, str(getattr(e, "reason", e))[:500]
+        parts, address = webhook_url.resolve(url, settings.webhook_allowed_hosts)
+    except webhook_url.UnsafeUrl as e:
+        return None, f"refused: {e}"
+    except OSError as e:
+        return None, f"cannot resolve: {e}"[:500]
+    https = parts.scheme == "https"
+    port = parts.port or (443 if https else 80)
+    conn = (_PinnedHTTPSConnection if https else _PinnedHTTPConnection)(
+        parts.hostname, port, address, settings.webhook_timeout_s
+    )
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "meterverify-webhook/1",
+        signing.HEADER: signing.sign(secret, body),
+        signing.EVENT_HEADER: event_id,
+    }
+    try:
+        conn.request("POST", path, body=body, headers=headers)
+        status = conn.getresponse().status
+    except (OSError, http.client.HTTPException) as e:
+        return None, str(e)[:500] or type(e).__name__
+    finally:
+        conn.close()
+    return status, None if 200 <= status < 300 else f"HTTP {status}"
+
+
+def wake(svc: Service) -> None:
+    """Tell the courier there is something to send now (it also looks every ``sweep_every_s``)."""
+    if svc.courier is not None:
+        svc.courier.wake()
+    else:
+        svc.queue.wake_courier()
+
+
+class Courier(threading.Thread):
+    """Sends due deliveries on a few threads of its own: a slow receiver holds one thread, not the decisions,
+    and not the other receivers."""
+
+    def __init__(self, svc: Service, senders: int = 4) -> None:
+        super().__init__(name="meterverify-courier", daemon=True)
+        self.svc = svc
+        self.pool = ThreadPoolExecutor(senders, thread_name_prefix="meterverify-send")
+        self.stopping, self.woken = threading.Event(), threading.Event()
+        self.in_flight: set[int] = set()
+        self.lock = threading.Lock()
+
+    def wake(self) -> None:
+        self.woken.set()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            self.woken.wait(self.svc.settings.sweep_every_s)
+            self.woken.clear()
+            try:
+                self._send_due()
+            except Exception as e:  # the database is down: look again next round
+                log.warning("courier: %s", e)
+
+    def _send_due(self) -> None:
+        now = db.utcnow()
+        with self.svc.sessions() as s:
+            ids = s.scalars(
+                select(db.Delivery.id)
+                .where(db.Delivery.delivered_at.is_(None), db.Delivery.next_attempt_at <= now)
+                .where(or_(db.Delivery.lease_until.is_(None), db.Delivery.lease_until < now))
+                .order_by(db.Delivery.next_attempt_at)
+                .limit(200)
+            ).all()
+        for delivery_id in ids:
+            with self.lock:
+                if delivery_id in self.in_flight:
+                    continue
+                self.in_flight.add(delivery_id)
+            self.pool.submit(self._send, delivery_id)
+
+    def _send(self, delivery_id: int) -> None:
+        try:
+            _deliver_one(self.svc, delivery_id)
+        except Exception as e:
+            log.warning("delivery %s: %s", delivery_id, e)
+        finally:
+            with self.lock:
+                self.in_flight.discard(delivery_id)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.woken.set()
+        self.join(timeout=10)
+        self.pool.shutdown(wait=False, cancel_futures=True)
 
 
 def replay(svc: Service, delivery_id: int) -> bool:

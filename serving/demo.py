@@ -7,6 +7,7 @@ photos the shipped models cannot read with confidence, so a demo shows the revie
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -19,6 +20,7 @@ from . import consumers, db, keys
 from .service import Service
 
 DEMO_SEED = 2026
+DEMO_UTILITY = keys.DEFAULT_UTILITY
 
 
 @dataclass
@@ -73,8 +75,10 @@ def seed(svc: Service, n: int = 8) -> Demo:
         path = folder / f"{number}.jpg"
         path.write_bytes(data)
         photos.append((str(path), number, value))
-    with svc.decision_lock(), svc.sessions.begin() as s:
-        consumers.import_csv(s, consumers_csv, history)
+    consumers.import_csv(
+        svc.sessions, DEMO_UTILITY, io.StringIO(consumers_csv), io.StringIO(history), svc.decision_lock
+    )
+    with svc.sessions.begin() as s:
         # Fresh keys each start; the last start's demo keys stop working rather than pile up.
         s.execute(
             update(db.ApiKey)
@@ -82,6 +86,7 @@ def seed(svc: Service, n: int = 8) -> Demo:
             .values(revoked_at=db.utcnow())
         )
         made = {
-            scope: keys.create_key(s, f"demo {scope}", [scope]) for scope in ("billing", "admin", "reviewer")
+            scope: keys.create_key(s, f"demo {scope}", [scope], DEMO_UTILITY)
+            for scope in ("billing", "admin", "reviewer")
         }
     return Demo(made["billing"], made["admin"], made["reviewer"], photos)

@@ -1,9 +1,11 @@
 """Prometheus metrics. Counters are per process; the gauges are read from the database at scrape time, so any
-API process reports the whole system's queue depth, decisions by status and undelivered webhooks."""
+API process reports the whole system's queue depth, the oldest undecided submission, decisions by status and
+undelivered webhooks. A worker with several processes (Celery's prefork pool) reports through Prometheus'
+multiprocess mode: ``meterverify worker --metrics-port`` sets it up before these metrics are created."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
@@ -36,6 +38,20 @@ WEBHOOK_ATTEMPTS = Counter(
 )
 
 
+DEPENDENCY_ERRORS = Counter(
+    "meterverify_dependency_errors_total",
+    "Errors reaching a dependency (store, broker, database)",
+    ["dependency"],
+    registry=REGISTRY,
+)
+WORKER_PROCESSES = Gauge(
+    "meterverify_worker_processes",
+    "Worker processes alive and taking jobs",
+    registry=REGISTRY,
+    multiprocess_mode="livesum",
+)
+
+
 class DatabaseGauges(Collector):
     sessions: sessionmaker[Session] | None = None
 
@@ -48,7 +64,15 @@ class DatabaseGauges(Collector):
         failing = GaugeMetricFamily(
             "meterverify_webhook_failing", "Undelivered webhook deliveries that failed at least once"
         )
+        oldest = GaugeMetricFamily(
+            "meterverify_oldest_undecided_seconds", "Age of the oldest submission not yet decided (0: none)"
+        )
         with self.sessions() as s:
+            first = s.scalar(
+                select(func.min(db.Submission.received_at)).where(
+                    db.Submission.status.in_(("received", "processing"))
+                )
+            )
             counts = dict(
                 s.execute(select(db.Submission.status, func.count()).group_by(db.Submission.status)).all()
             )
@@ -60,7 +84,9 @@ class DatabaseGauges(Collector):
         depth.add_metric([], counts.get("received", 0) + counts.get("processing", 0))
         outbox.add_metric([], n_pending)
         failing.add_metric([], n_failing)
-        yield from (status, depth, outbox, failing)
+        age = (db.utcnow() - first).total_seconds() if first else 0
+        oldest.add_metric([], max(0.0, age))
+        yield from (status, depth, outbox, failing, oldest)
 
 
 DATABASE_GAUGES = DatabaseGauges()

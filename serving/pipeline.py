@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
@@ -21,7 +21,7 @@ from vision.locate import Meter
 
 from . import db, metrics
 from .service import Service
-from .store import PhotoMissing
+from .store import PhotoMissing, StoreUnavailable
 
 log = logging.getLogger("meterverify.pipeline")
 
@@ -40,8 +40,11 @@ def _unreadable(reason: str, message: str) -> dict:
 def process(svc: Service, submission_id: str) -> str | None:
     """Read and decide one submission. Returns its status, or None if there is no such submission.
 
-    Raises ``StoreUnavailable`` (or a database error) when the caller should retry later.
+    Raises ``StoreUnavailable`` (or a database error) when the caller should retry later. Such an outage is
+    not the photo's fault, so it does not count as an attempt: attempts count only runs that reached the
+    reader (a photo that kills the worker every time ends with a person after ``MAX_ATTEMPTS``).
     """
+    now = db.utcnow()
     with svc.sessions.begin() as s:
         sub = s.get(db.Submission, submission_id)
         if sub is None:
@@ -49,7 +52,13 @@ def process(svc: Service, submission_id: str) -> str | None:
             return None
         if sub.status in DECIDED:
             return sub.status
-        sub.status, sub.attempts, sub.updated_at = "processing", sub.attempts + 1, db.utcnow()
+        lease = timedelta(seconds=svc.settings.processing_lease_s)
+        sub.status, sub.attempts, sub.updated_at, sub.lease_until = (
+            "processing",
+            sub.attempts + 1,
+            now,
+            now + lease,
+        )
         digest, attempts, typed = sub.photo_sha256, sub.attempts, sub.typed_reading
         record = s.get(db.Consumer, sub.consumer_number)
         meter = Meter(record.meter_digits, record.meter_decimals) if record is not None else None
@@ -58,7 +67,11 @@ def process(svc: Service, submission_id: str) -> str | None:
             "processing_failed", f"processing failed {MAX_ATTEMPTS} times; a person must look"
         )
     else:
-        reading = _read(svc, digest, typed, meter)
+        try:
+            reading = _read(svc, digest, typed, meter)
+        except StoreUnavailable:
+            _give_back(svc, submission_id)
+            raise
     with svc.decision_lock(), svc.sessions.begin() as s:
         sub = s.get(db.Submission, submission_id)
         consumer = _lock_consumer(s, sub.consumer_number)
@@ -69,6 +82,16 @@ def process(svc: Service, submission_id: str) -> str | None:
         if _record(s, sub, decision, reading, day):
             metrics.DECISIONS.labels(decision.status, "automatic").inc()
         return s.get(db.Submission, submission_id).status
+
+
+def _give_back(svc: Service, submission_id: str) -> None:
+    """Undo this run's claim: the attempt did not happen, and the next run may start at once."""
+    with svc.sessions.begin() as s:
+        s.execute(
+            update(db.Submission)
+            .where(db.Submission.id == submission_id, db.Submission.status == "processing")
+            .values(status="received", attempts=db.Submission.attempts - 1, lease_until=None)
+        )
 
 
 def _read(svc: Service, digest: str, typed: str, meter: Meter | None) -> dict:
@@ -156,11 +179,20 @@ def _submission_facts(
         read=v.ReaderResult.from_reading(reading),
         photo=v.PhotoFacts(
             submitted_at=sub.submitted_at,
+            exif_taken_at=_taken_at(sub.photo_taken, config),
             nearest_earlier_photo=_nearest_earlier_photo(s, sub, reading.get("photo_hash")),
         ),
         history=tuple(v.PastReading(p.on, v.Reading.parse(p.reading), p.meter_replaced) for p in history),
         lucky_draw_entries_this_month=entries or 0,
     )
+
+
+def _taken_at(exif: str | None, config: v.UtilityConfig) -> datetime | None:
+    """The EXIF time; a camera that wrote no offset kept the utility's local time."""
+    if not exif:
+        return None  # stripped by a messaging app: not suspicious by itself
+    when = datetime.fromisoformat(exif)
+    return when if when.tzinfo is not None else when.replace(tzinfo=config.window.tz)
 
 
 def hash_bands(photo_hash: str) -> list[int]:
@@ -179,6 +211,7 @@ def _nearest_earlier_photo(s: Session, sub: db.Submission, photo_hash: str | Non
         select(db.Submission.id, db.Submission.photo_hash)
         .join(db.PhotoHashBand, db.PhotoHashBand.submission_id == db.Submission.id)
         .where(matches, db.Submission.id != sub.id, db.Submission.received_at <= sub.received_at)
+        .where(db.Submission.utility == sub.utility)  # evidence never points into another utility
         .distinct()
     ).all()
     mine = int(photo_hash, 16)
@@ -205,6 +238,7 @@ def _record(
             photo_hash=reading.get("photo_hash"),
             decided_at=now,
             updated_at=now,
+            lease_until=None,
         )
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -238,11 +272,16 @@ def _emit_decided(s: Session, sub: db.Submission, on: date) -> None:
                 )
             )
     event = db.Event(
-        id=str(uuid.uuid4()), type=EVENT_DECIDED, submission_id=sub.id, payload=submission_view(sub)
-    )
+        id=str(uuid.uuid4()), type=EVENT_DECIDED, submission_id=sub.id, utility=sub.utility,
+        payload=submission_view(sub),
+    )  # fmt: skip
     s.add(event)
     s.flush()
-    endpoints = s.scalars(select(db.WebhookEndpoint.id).where(db.WebhookEndpoint.active.is_(True))).all()
+    endpoints = s.scalars(
+        select(db.WebhookEndpoint.id).where(
+            db.WebhookEndpoint.active.is_(True), db.WebhookEndpoint.utility == sub.utility
+        )
+    ).all()
     s.add_all(db.Delivery(event_seq=event.seq, endpoint_id=e, next_attempt_at=db.utcnow()) for e in endpoints)
 
 
@@ -254,6 +293,7 @@ def submission_view(sub: db.Submission) -> dict:
         "id": sub.id,
         "consumer_number": sub.consumer_number,
         "typed_reading": sub.typed_reading,
+        "typed_as": sub.typed_as,
         "submitted_at": sub.submitted_at.isoformat(),
         "channel": sub.channel,
         "status": sub.status,

@@ -10,7 +10,7 @@ import threading
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -31,6 +31,7 @@ class Service:
     sessions: sessionmaker[Session]
     store: PhotoStore
     queue: TaskQueue = field(init=False)
+    courier: Any = None  # delivery.Courier, in a process that runs one (the API's)
     _configs: dict[str, UtilityConfig] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -76,5 +77,8 @@ class TaskQueue(Protocol):
 
     def ping(self) -> None:
         """Raise unless tasks can be queued."""
+
+    def wake_courier(self) -> None:
+        """Ask a webhook sender to look at the outbox now."""
 
     def close(self) -> None: ...

@@ -100,6 +100,8 @@ class S3Store:
             maxsize=20,
         )
         self.client = Minio(endpoint, access_key, secret_key, secure=secure, http_client=http)
+        quick = urllib3.PoolManager(timeout=urllib3.Timeout(connect=1.0, read=2.0), retries=False, maxsize=2)
+        self.probe = Minio(endpoint, access_key, secret_key, secure=secure, http_client=quick)
         self.bucket = bucket
         self._bucket_ready = False
 
@@ -148,16 +150,18 @@ class S3Store:
         return data
 
     def ping(self) -> None:
+        """Ask the server now, with a short timeout and no retries (readiness must not trust the past)."""
         try:
-            self._ensure_bucket()
+            self.probe.bucket_exists(self.bucket)
         except (S3Error, urllib3.exceptions.HTTPError, OSError) as e:
-            raise StoreUnavailable(f"object store: {e}") from e
+            raise StoreUnavailable(f"object store: {str(e)[:200]}") from e
 
 
 def make_store(settings: Settings) -> PhotoStore:
     if settings.s3_endpoint:
+        endpoint, secure = settings.s3_host_secure
         return S3Store(
-            settings.s3_endpoint, settings.s3_access_key, settings.s3_secret_key.get_secret_value(),
-            settings.s3_bucket, settings.s3_secure, settings.s3_timeout_s,
+            endpoint, settings.s3_access_key, settings.s3_secret_key.get_secret_value(),
+            settings.s3_bucket, secure, settings.s3_timeout_s,
         )  # fmt: skip
     return LocalStore(settings.photo_dir)

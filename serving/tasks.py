@@ -2,8 +2,10 @@
 
 Both queues run the same function, ``run_submission``. Celery is configured so that no job is lost:
 ``acks_late`` (a job is acknowledged only when done) and ``reject_on_worker_lost`` (a worker killed mid-job
-puts it back), one job prefetched at a time. Whatever still slips through (the broker was down when the API
-queued the job) the sweeper queues again; ``pipeline.process`` makes the repeat harmless.
+puts it back), one job prefetched at a time. What still slips through is found by the sweeper within
+seconds: a job never queued (the broker was down: ``queued_at`` is empty), a job whose worker died
+(``lease_until`` passed), a job queued long ago and never started. ``pipeline.process`` makes a repeat
+harmless. Dependency outages (store, database) are retried quickly and do not count as attempts.
 """
 
 from __future__ import annotations
@@ -16,26 +18,51 @@ from functools import cache
 
 from celery import Celery
 from celery.exceptions import SoftTimeLimitExceeded
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import OperationalError
 
 from meterverify.settings import get_settings
 
-from . import db, delivery, pipeline
+from . import db, delivery, metrics, pipeline
 from .service import Service, TaskQueue
 from .store import StoreUnavailable
 
 log = logging.getLogger("meterverify.tasks")
 
 TRANSIENT = (StoreUnavailable, OperationalError, SoftTimeLimitExceeded)
+UNDECIDED = ("received", "processing")
+
+
+def retry_delay_s(retries: int, cap: float) -> float:
+    """Wait before retrying a job that met an outage: 1, 2, 4, 8 s ... up to ``cap`` (short: when the
+    store is back, the jobs follow within ``cap`` seconds)."""
+    return min(cap, 2.0 ** min(retries, 10))
 
 
 def run_submission(svc: Service, submission_id: str) -> str | None:
-    """Process a submission, then try to deliver its event at once (the sweeper retries what fails)."""
+    """Process a submission; a final decision wakes the courier, which sends the webhook on its own time."""
     status = pipeline.process(svc, submission_id)
     if status in pipeline.FINAL:
-        delivery.deliver_submission_event(svc, submission_id)
+        try:
+            delivery.wake(svc)
+        except Exception as e:  # the outbox row is written; the courier's next round sends it
+            log.warning("could not wake the courier: %s", e)
     return status
+
+
+def queue_submission(svc: Service, submission_id: str) -> bool:
+    """Put a job on the queue and note when; False (and nothing noted) if the broker is down."""
+    try:
+        svc.queue.enqueue(submission_id)
+    except Exception as e:
+        metrics.DEPENDENCY_ERRORS.labels("broker").inc()
+        log.warning("could not queue %s (%s); the sweeper will once the broker is back", submission_id, e)
+        return False
+    with svc.sessions.begin() as s:
+        s.execute(
+            update(db.Submission).where(db.Submission.id == submission_id).values(queued_at=db.utcnow())
+        )
+    return True
 
 
 # --- embedded: a thread pool in this process -------------------------------------------------------------
@@ -45,22 +72,32 @@ class InProcessQueue:
     def __init__(self, svc: Service) -> None:
         self.svc = svc
         self.pool = ThreadPoolExecutor(svc.settings.inprocess_workers, thread_name_prefix="meterverify-task")
+        self.closed = False
 
-    def enqueue(self, submission_id: str) -> None:
-        self.pool.submit(self._run, submission_id)
+    def enqueue(self, submission_id: str, retries: int = 0) -> None:
+        self.pool.submit(self._run, submission_id, retries)
 
     def ping(self) -> None:
         pass  # the pool is this process
 
-    def _run(self, submission_id: str) -> None:
+    def wake_courier(self) -> None:
+        pass  # the API process's courier looks every sweep_every_s
+
+    def _run(self, submission_id: str, retries: int) -> None:
         try:
             run_submission(self.svc, submission_id)
-        except TRANSIENT as e:  # the sweeper queues it again after stale_after_s
-            log.warning("submission %s: %s; will retry", submission_id, e)
+        except TRANSIENT as e:
+            delay = retry_delay_s(retries, self.svc.settings.retry_max_s)
+            log.warning("submission %s: %s; retry in %.0f s", submission_id, e, delay)
+            if not self.closed:
+                timer = threading.Timer(delay, self.enqueue, (submission_id, retries + 1))
+                timer.daemon = True
+                timer.start()
         except Exception:
             log.exception("submission %s failed", submission_id)
 
     def close(self) -> None:
+        self.closed = True
         self.pool.shutdown(wait=True, cancel_futures=False)
 
 
@@ -83,17 +120,25 @@ celery_app.conf.update(
 )
 
 
+def webhook_queue(settings) -> str:
+    return f"{settings.task_queue}-webhooks"
+
+
 class CeleryQueue:
     def __init__(self, svc: Service) -> None:
         celery_app.conf.broker_url = svc.settings.broker_url
-        self.queue_name = svc.settings.task_queue
+        self.settings = svc.settings
 
     def enqueue(self, submission_id: str) -> None:
-        process_submission.apply_async(args=[submission_id], queue=self.queue_name, retry=True)
+        process_submission.apply_async(args=[submission_id], queue=self.settings.task_queue, retry=True)
+
+    def wake_courier(self) -> None:
+        # Expires: with no webhook worker running, the API's courier sends them anyway; nothing piles up.
+        send_due_webhooks.apply_async(queue=webhook_queue(self.settings), expires=120, retry=False)
 
     def ping(self) -> None:
         with celery_app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=3)
+            conn.ensure_connection(max_retries=1, timeout=2)
 
     def close(self) -> None:
         pass  # queued jobs live in the broker
@@ -110,49 +155,75 @@ def process_submission(self, submission_id: str) -> str | None:
     try:
         return run_submission(worker_service(), submission_id)
     except TRANSIENT as e:
-        countdown = min(300, 2 ** min(self.request.retries, 8))
-        log.warning("submission %s: %s; retry in %d s", submission_id, e, countdown)
+        metrics.DEPENDENCY_ERRORS.labels(
+            "store"
+            if isinstance(e, StoreUnavailable)
+            else "database"
+            if isinstance(e, OperationalError)
+            else "timeout"
+        ).inc()
+        countdown = retry_delay_s(self.request.retries, worker_service().settings.retry_max_s)
+        log.warning("submission %s: %s; retry in %.0f s", submission_id, e, countdown)
         raise self.retry(exc=e, countdown=countdown) from e
+
+
+@celery_app.task(name="meterverify.send_due_webhooks", ignore_result=True)
+def send_due_webhooks() -> int:
+    return delivery.deliver_due(worker_service())
 
 
 def make_queue(svc: Service) -> TaskQueue:
     return InProcessQueue(svc) if svc.settings.embedded_broker else CeleryQueue(svc)
 
 
-# --- the sweeper: jobs that fell through, deliveries that are due -----------------------------------------
+# --- the sweeper: jobs that fell through ------------------------------------------------------------------
 
 
-def requeue_stale(svc: Service) -> int:
-    """Queue again the submissions not decided ``stale_after_s`` after their last change."""
-    cutoff = db.utcnow() - timedelta(seconds=svc.settings.stale_after_s)
+def requeue_stale(svc: Service, everything: bool = False) -> int:
+    """Queue again what no worker will finish: never queued (broker was down), held by a worker whose lease
+    ran out (it died), or queued ``stale_after_s`` ago and not started. ``everything``: all undecided work
+    (an embedded service starting: nobody else can hold it)."""
+    now = db.utcnow()
+    stale = now - timedelta(seconds=svc.settings.stale_after_s)
+    if everything:
+        lost = db.Submission.status.in_(UNDECIDED)
+    else:
+        just_now = now - timedelta(seconds=2)  # the API commits, then queues: give it a moment
+        lost = or_(
+            and_(db.Submission.status == "received", db.Submission.queued_at.is_(None),
+                 db.Submission.received_at < just_now),
+            and_(db.Submission.status == "received", db.Submission.queued_at < stale),
+            and_(db.Submission.status == "processing", db.Submission.lease_until < now),
+            and_(db.Submission.status == "processing", db.Submission.lease_until.is_(None),
+                 db.Submission.updated_at < stale),
+        )  # fmt: skip
     with svc.sessions() as s:
         ids = s.scalars(
-            select(db.Submission.id)
-            .where(db.Submission.status.in_(("received", "processing")), db.Submission.updated_at < cutoff)
-            .limit(500)
+            select(db.Submission.id).where(lost).order_by(db.Submission.received_at).limit(500)
         ).all()
+    if not ids:
+        return 0
+    try:
+        svc.queue.ping()
+    except Exception:
+        return 0  # the broker is still down: try again next round
     queued = 0
     for submission_id in ids:
         with svc.sessions.begin() as s:  # claim: only one sweeper re-queues it
             claimed = s.execute(
                 update(db.Submission)
-                .where(db.Submission.id == submission_id, db.Submission.updated_at < cutoff)
-                .where(db.Submission.status.in_(("received", "processing")))
-                .values(updated_at=db.utcnow())
+                .where(db.Submission.id == submission_id, lost)
+                .values(status="received", queued_at=None, lease_until=None)
             ).rowcount
-        if claimed:
-            svc.queue.enqueue(submission_id)
+        if claimed and queue_submission(svc, submission_id):
             queued += 1
+    if queued:
+        log.info("queued %d submission(s) again", queued)
     return queued
 
 
-def sweep_once(svc: Service) -> None:
-    requeue_stale(svc)
-    delivery.deliver_due(svc)
-
-
 class Sweeper(threading.Thread):
-    """Runs ``sweep_once`` every ``sweep_every_s`` until stopped; errors are logged, never fatal."""
+    """Runs ``requeue_stale`` every ``sweep_every_s`` until stopped; errors are logged, never fatal."""
 
     def __init__(self, svc: Service) -> None:
         super().__init__(name="meterverify-sweeper", daemon=True)
@@ -162,8 +233,8 @@ class Sweeper(threading.Thread):
     def run(self) -> None:
         while not self.stopping.wait(self.svc.settings.sweep_every_s):
             try:
-                sweep_once(self.svc)
-            except Exception as e:  # the database or store is down: try again next round
+                requeue_stale(self.svc)
+            except Exception as e:  # the database is down: try again next round
                 log.warning("sweep failed: %s", e)
 
     def stop(self) -> None:

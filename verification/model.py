@@ -10,7 +10,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-_TYPED = re.compile(r"^\s*(\d{1,12})(?:[.,](\d{1,4}))?\s*$")
+# ASCII digits only: other scripts are normalised (or refused) on purpose by ``verification.scripts``.
+_TYPED = re.compile(r"^\s*([0-9]{1,12})(?:[.,]([0-9]{1,4}))?\s*$", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)

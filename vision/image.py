@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import warnings
 from dataclasses import dataclass
+from datetime import datetime
 
 import cv2
 import numpy as np
@@ -172,3 +173,29 @@ def _decode_heic(data: bytes) -> Photo:
     # libheif already applies the rotation stored in the container; EXIF orientation is informational there.
     image = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
     return Photo(data, "HEIC", image.shape[1], image.shape[0], orientation, image, 1)
+
+
+_EXIF_IFD, _DATETIME_ORIGINAL, _OFFSET_ORIGINAL, _DATETIME = 0x8769, 0x9003, 0x9011, 0x0132
+
+
+def exif_taken(data: bytes) -> str | None:
+    """When the camera says the photo was taken, as ISO 8601 (``2026-11-02T09:58:11`` and ``+05:30`` when the
+    camera wrote its offset); None when there is no such EXIF tag (messaging apps strip it) or it is odd."""
+    try:
+        with Image.open(io.BytesIO(data)) as header:
+            exif = header.getexif()
+            sub = exif.get_ifd(_EXIF_IFD)
+            when = sub.get(_DATETIME_ORIGINAL) or exif.get(_DATETIME)
+            offset = sub.get(_OFFSET_ORIGINAL)
+    except Exception:  # a damaged EXIF block is no reason to refuse a photo
+        return None
+    if not isinstance(when, str) or len(when) < 19:
+        return None
+    text = when[:10].replace(":", "-") + "T" + when[11:19]
+    if isinstance(offset, str) and len(offset) == 6 and offset[0] in "+-":
+        text += offset
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return text

@@ -55,11 +55,33 @@ def scoped(*scopes: str) -> Callable[[Principal], Principal]:
     return check
 
 
+# Every key acts for its own utility (an operator key for any): routes filter by ``key.sees(...)``.
 BillingKey = Annotated[Principal, Depends(scoped("billing"))]
 ReviewerKey = Annotated[Principal, Depends(scoped("reviewer"))]
 AdminKey = Annotated[Principal, Depends(scoped("admin"))]
 ImportKey = Annotated[Principal, Depends(scoped("billing", "admin"))]
 AnyKey = Annotated[Principal, Depends(scoped("billing", "reviewer", "analyst"))]
+
+
+def acting_for(key: Principal, utility: str | None) -> str:
+    """The utility a write goes to (see ``Principal.acting_for``), or a 422 that says why not."""
+    try:
+        return key.acting_for(utility)
+    except ValueError as e:
+        raise error(422, "bad_utility", str(e)) from None
+
+
+async def single_valued_form(request: Request) -> None:
+    """Refuse a form that repeats a field: which of two readings did the consumer mean?"""
+    form = await request.form()  # parsed once; FastAPI reuses it for the route's own fields
+    seen: set[str] = set()
+    for name, _ in form.multi_items():
+        if name in seen:
+            raise error(422, "repeated_field", f"the form field {name[:40]!r} is sent more than once")
+        seen.add(name)
+
+
+SingleValuedForm = Depends(single_valued_form)
 
 # Row ids in paths: positive and within the databases' 32-bit integer columns.
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]

@@ -22,7 +22,10 @@ class ReasonOut(BaseModel):
 class SubmissionOut(BaseModel):
     id: str
     consumer_number: str
-    typed_reading: str
+    typed_reading: str = Field(description="The typed reading in ASCII digits")
+    typed_as: str | None = Field(
+        None, description="As it was typed, when in another script (e.g. Devanagari digits)"
+    )
     submitted_at: str
     channel: str
     status: str = Field(description="received, processing, accepted, needs_review or rejected")
@@ -74,10 +77,12 @@ class ImportOut(BaseModel):
 
 class WebhookIn(BaseModel):
     url: str = Field(max_length=500, pattern=r"^https?://[^\s]+$")
+    utility: str | None = Field(None, max_length=32, description="Operator keys only: whose endpoint")
 
 
 class WebhookOut(BaseModel):
     id: int
+    utility: str
     url: str
     active: bool
     secret: str | None = Field(None, description="Shown only when the endpoint is registered")
@@ -93,3 +98,19 @@ class DeliveryOut(BaseModel):
     next_attempt_at: str | None
     last_status: int | None
     last_error: str | None
+
+
+class KeyIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100, description="Who the key is for")
+    scopes: list[str] = Field(min_length=1, max_length=5, description="billing, reviewer, analyst, admin")
+    utility: str | None = Field(None, max_length=32, description="Operator keys only: for which utility")
+
+
+class KeyOut(BaseModel):
+    id: str
+    name: str
+    scopes: list[str]
+    utility: str | None
+    created_at: str
+    revoked_at: str | None
+    key: str | None = Field(None, description="The key itself: shown only when it is created")

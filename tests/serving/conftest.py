@@ -30,6 +30,7 @@ class Api:
     reviewer: dict
     admin: dict
     analyst: dict
+    operator: dict
     numbers: list[str]
     photos: tuple[MeterPhoto, ...]
 
@@ -49,11 +50,9 @@ class Api:
     def wait(
         self, submission_id: str, until=("accepted", "needs_review", "rejected"), timeout: float = 30
     ) -> dict:
-        import time
-
         deadline = time.monotonic() + timeout
         while True:
-            body = self.client.get(f"/v1/submissions/{submission_id}", headers=self.billing).json()
+            body = self.client.get(f"/v1/submissions/{submission_id}", headers=self.operator).json()
             if body["status"] in until or time.monotonic() > deadline:
                 return body
             time.sleep(0.05)
@@ -64,8 +63,11 @@ def bearer(key: str) -> dict:
 
 
 def embedded_settings(root: Path, **overrides) -> Settings:
+    # The test receivers listen on 127.0.0.1: allowed here, as an operator would allow an internal host.
+    # Submissions are dated in a fixed reading window (IN_WINDOW), however long ago that is.
+    values = {"submitted_at_max_age_h": 10 * 365 * 24, "webhook_allowed_hosts": ["127.0.0.1"], **overrides}
     return Settings(
-        var_dir=root, sweep_every_s=0.2, webhook_backoff_s=0.2, webhook_backoff_max_s=1.0, **overrides
+        var_dir=root, sweep_every_s=0.2, webhook_backoff_s=0.2, webhook_backoff_max_s=1.0, **values
     )
 
 
@@ -76,7 +78,12 @@ def running_api(settings: Settings) -> Iterator[Api]:
     upgrade(svc.engine)
     with TestClient(create_app(settings, service=svc)) as client:
         with svc.sessions.begin() as s:
-            made = {scope: bearer(keys.create_key(s, f"test {scope}", [scope])) for scope in keys.SCOPES}
+            made = {
+                scope: bearer(
+                    keys.create_key(s, f"test {scope}", [scope], None if scope == "operator" else "default")
+                )
+                for scope in keys.SCOPES
+            }
         photos = clear_photos()
         consumers, readings, numbers = consumers_csv(photos)
         r = client.post(
@@ -89,8 +96,9 @@ def running_api(settings: Settings) -> Iterator[Api]:
         )
         assert r.status_code == 200, r.text
         yield Api(
-            client, svc, made["billing"], made["reviewer"], made["admin"], made["analyst"], numbers, photos
-        )
+            client, svc, made["billing"], made["reviewer"], made["admin"], made["analyst"], made["operator"],
+            numbers, photos,
+        )  # fmt: skip
     svc.close()
 
 

@@ -209,7 +209,8 @@ def test_missing_fields_and_idempotency_key(api: Api) -> None:
         data={"consumer_number": api.numbers[0], "typed_reading": "1"},
     )
     assert no_key.status_code == 422
-    assert any(e["loc"] == ["header", "Idempotency-Key"] for e in no_key.json()["detail"])
+    assert no_key.json()["detail"]["code"] == "missing_field"
+    assert any(f["field"] == "Idempotency-Key" for f in no_key.json()["detail"]["fields"])
     no_photo = api.client.post(
         "/v1/submissions",
         headers={**api.billing, "Idempotency-Key": "k"},
@@ -374,7 +375,8 @@ def test_a_reader_crash_sends_the_submission_to_review_not_into_a_loop(api: Api,
     body = api.wait(r.json()["id"])
     assert body["status"] == "needs_review"
     assert body["read"]["readable"] is False
-    assert [reason["code"] for reason in body["reasons"]] == ["reading_unclear"]
+    # Our failure, not the photo's: the reviewer is told so, not that the photo was unclear.
+    assert [reason["code"] for reason in body["reasons"]] == ["reader_error"]
 
 
 def test_a_submission_that_keeps_failing_goes_to_review_after_max_attempts(api: Api) -> None:
@@ -387,7 +389,9 @@ def test_a_submission_that_keeps_failing_goes_to_review_after_max_attempts(api: 
         sub.status, sub.attempts, sub.decision = "processing", pipeline.MAX_ATTEMPTS, None
     assert pipeline.process(api.svc, sub_id) == "needs_review"
     with api.svc.sessions() as s:
-        assert s.get(db.Submission, sub_id).reading["reason"] == "processing_failed"
+        sub = s.get(db.Submission, sub_id)
+        assert sub.reading["reason"] == "processing_failed"
+        assert [r["code"] for r in sub.decision["reasons"]] == ["processing_failed"]
 
 
 def test_demo_seed_twice_revokes_the_first_demo_keys(api: Api) -> None:

@@ -81,7 +81,18 @@ def test_db_keys_and_consumers_commands(database: str, tmp_path: Path) -> None:
     (tmp_path / "latin1.csv").write_bytes((header + "Z-1,6,1,3\n# Müller\n").encode("latin-1"))
     latin = run("consumers", "import", str(tmp_path / "latin1.csv"), env=env, check=False)
     assert latin.returncode == 1 and "Traceback" not in latin.stderr
-    assert "latin1.csv is not UTF-8 text" in latin.stderr
+    assert "consumers.csv is not UTF-8 text" in latin.stderr
+    # Keys: listed without secrets, revoked at once; a misspelt setting is one line naming it.
+    listed = run("keys", "list", env=env).stdout
+    key_id = key.split("_")[1]
+    assert key_id in listed and "billing reviewer" in listed and key.split("_", 2)[2] not in listed
+    assert "revoked" in run("keys", "revoke", key_id, env=env).stdout
+    assert "revoked 20" in run("keys", "list", env=env).stdout
+    typo = run("keys", "list", env={**env, "METERVERIFY_DATABSE_URL": "x"}, check=False)
+    assert typo.returncode == 2 and "Traceback" not in typo.stderr
+    assert typo.stderr.strip().splitlines() == [
+        "meterverify: environment: unknown setting METERVERIFY_DATABSE_URL; did you mean METERVERIFY_DATABASE_URL?"
+    ]
 
 
 def test_serve_with_no_configuration_runs_the_demo(tmp_path: Path) -> None:

@@ -75,6 +75,8 @@ def cluster(database: str, amqp_url: str, s3_server, tmp_path: Path) -> Iterator
         "s3_bucket": f"photos-{secrets.token_hex(4)}",
         "s3_timeout_s": "3",
         "var_dir": str(tmp_path),
+        "webhook_allowed_hosts": "127.0.0.1",
+        "submitted_at_max_age_h": str(10 * 365 * 24),
     }
     env = {
         **os.environ,

@@ -27,6 +27,7 @@ def test_a_redirect_is_a_failed_delivery_not_followed() -> None:
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+    from meterverify.settings import Settings
     from serving.delivery import _post
 
     seen: list[str] = []
@@ -52,7 +53,8 @@ def test_a_redirect_is_a_failed_delivery_not_followed() -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_port}/hook"
-        status, why = _post(url, b"{}", "secret", "evt_1", timeout=5)
+        settings = Settings(webhook_allowed_hosts=["127.0.0.1"], webhook_timeout_s=5)
+        status, why = _post(url, b"{}", "secret", "evt_1", settings)
     finally:
         server.shutdown()
     assert status == 302 and why == "HTTP 302"

@@ -18,6 +18,13 @@ _UNUSABLE_FILE = frozenset(
     }
 )
 
+# Failures of ours, not of the photo: a reviewer must see what happened, not "unclear".
+_NOT_THE_PHOTO = {
+    "processing_failed": "processing failed repeatedly (internal error); the photo was not judged",
+    "reader_error": "the reader failed on this photo (internal error); the photo was not judged",
+    "photo_missing": "the photo is missing from the store; ask the consumer to send it again",
+}
+
 
 def check(read: ReaderResult, limits: ReaderLimits) -> list[Finding]:
     if not read.readable:
@@ -43,6 +50,8 @@ def check(read: ReaderResult, limits: ReaderLimits) -> list[Finding]:
                     {"mode": mode},
                 )
             ]
+        if reason in _NOT_THE_PHOTO:  # the photo was never judged: say so, not that it was unclear
+            return [Finding(reason, "review", _NOT_THE_PHOTO[reason], {"reason": reason})]
         return [
             Finding(
                 "reading_unclear",

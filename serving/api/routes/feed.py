@@ -26,15 +26,17 @@ def verified_feed(
     ] = "0",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> FeedOut:
-    """Decided submissions (accepted or rejected, automatically or by a reviewer) after ``after``."""
+    """Decided submissions (accepted or rejected, automatically or by a reviewer) of the key's utility after
+    ``after``. Cursors are global sequence numbers: expect gaps."""
     try:
         cursor = int(after or 0)
     except ValueError:
         cursor = -1
     if not 0 <= cursor <= MAX_CURSOR:  # event sequence numbers are 64-bit integers
         raise error(422, "bad_cursor", "after must be a cursor this feed returned")
-    events = session.scalars(
-        select(db.Event).where(db.Event.seq > cursor).order_by(db.Event.seq).limit(limit)
-    ).all()
+    query = select(db.Event).where(db.Event.seq > cursor)
+    if key.utility is not None:  # a utility's feed holds its own decisions only (an operator's: all)
+        query = query.where(db.Event.utility == key.utility)
+    events = session.scalars(query.order_by(db.Event.seq).limit(limit)).all()
     out = [EventOut(**json.loads(event_body(e))) for e in events]
     return FeedOut(events=out, next_cursor=str(events[-1].seq if events else cursor))

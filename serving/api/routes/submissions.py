@@ -15,11 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from verification import Reading, ReviewRefused
-from vision.image import ImageError, read_header, sniff_format
+from verification.scripts import ScriptRefused, to_ascii
+from vision.image import ImageError, exif_taken, read_header, sniff_format
 
-from ... import db, delivery, metrics, pipeline
+from ... import db, delivery, metrics, pipeline, tasks
 from ...consumers import CONSUMER_NUMBER
-from ..deps import AnyKey, BillingKey, ReviewerKey, ServiceDep, SessionDep, error
+from ..deps import AnyKey, BillingKey, ReviewerKey, ServiceDep, SessionDep, SingleValuedForm, error
 from ..schemas import SubmissionOut
 
 log = logging.getLogger("meterverify.api")
@@ -52,7 +53,8 @@ _ERRORS = {
 }
 
 
-def _parse_submitted_at(text: str | None) -> datetime:
+def _parse_submitted_at(text: str | None, max_age: timedelta) -> datetime:
+    """When the consumer took and sent the photo (the app's clock): within ``max_age`` before we received it."""
     now = datetime.now(UTC)
     if not text:
         return now
@@ -68,10 +70,15 @@ def _parse_submitted_at(text: str | None) -> datetime:
         )
     if when > now + MAX_CLOCK_SKEW:
         raise error(422, "bad_submitted_at", "submitted_at is in the future")
+    if when < now - max_age:  # the reading window and the lucky draw go by this time: it cannot be old
+        hours = max_age.total_seconds() / 3600
+        raise error(422, "submitted_at_too_old", f"submitted_at is more than {hours:.0f} h before it arrived")
     return when
 
 
-@router.post("", status_code=202, response_model=SubmissionOut, responses=_ERRORS)
+@router.post(
+    "", status_code=202, response_model=SubmissionOut, responses=_ERRORS, dependencies=[SingleValuedForm]
+)
 def create_submission(
     response: Response,
     svc: ServiceDep,
@@ -81,7 +88,7 @@ def create_submission(
     consumer_number: Annotated[str, Form(max_length=64)],
     typed_reading: Annotated[str, Form(max_length=64, description="As the consumer typed it, e.g. 13441.6")],
     idempotency_key: Annotated[
-        str, Header(alias="Idempotency-Key", max_length=100, description="Same key, same submission")
+        str, Header(alias="Idempotency-Key", description="Same key, same submission (1-100 printable ASCII)")
     ],
     submitted_at: Annotated[
         str | None, Form(max_length=64, description="ISO 8601 with offset; default now")
@@ -95,12 +102,17 @@ def create_submission(
     if not CONSUMER_NUMBER.match(consumer_number):
         raise error(422, "bad_consumer_number", "consumer_number is 1-32 letters, digits or '-'")
     try:
-        typed = Reading.parse(typed_reading)
-    except ValueError as e:
-        raise error(422, "malformed_reading", str(e)) from None
+        ascii_text, script = to_ascii(typed_reading)
+        typed = Reading.parse(ascii_text)
+    except ScriptRefused as e:
+        raise error(422, "unsupported_digits", str(e)) from None
+    except ValueError:
+        raise error(
+            422, "malformed_reading", "typed_reading is digits, optionally a point and up to 4 decimals"
+        ) from None
     if not CHANNEL.match(channel):
         raise error(422, "bad_channel", "channel is 1-20 lower-case letters, digits, '_' or '-'")
-    when = _parse_submitted_at(submitted_at)
+    when = _parse_submitted_at(submitted_at, timedelta(hours=svc.settings.submitted_at_max_age_h))
     data = _read_photo(photo, svc.settings.max_photo_bytes)
     digest = hashlib.sha256(data).hexdigest()
     request_hash = hashlib.sha256(
@@ -110,15 +122,18 @@ def create_submission(
     existing = _replay(session, key.key_id, idempotency_key, request_hash, response)
     if existing is not None:
         return existing
-    if session.get(db.Consumer, consumer_number) is None:
+    consumer = session.get(db.Consumer, consumer_number)
+    if consumer is None or not key.sees(consumer.utility):  # another utility's consumer is unknown here
         metrics.REJECTED_UPLOADS.labels("unknown_consumer").inc()
         raise error(422, "unknown_consumer", f"no consumer {consumer_number}; import consumers first")
 
     svc.store.put(data, photo.content_type or "application/octet-stream")  # StoreUnavailable -> 503
     sub = db.Submission(
-        id=str(uuid.uuid4()), consumer_number=consumer_number, typed_reading=str(typed), submitted_at=when,
-        channel=channel, api_key_id=key.key_id, idempotency_key=idempotency_key, request_hash=request_hash,
-        photo_sha256=digest, photo_size=len(data), photo_type=sniff_format(data) or "?",
+        id=str(uuid.uuid4()), utility=consumer.utility, consumer_number=consumer_number,
+        typed_reading=str(typed), typed_as=None if script == "ascii" else typed_reading, typed_script=script,
+        submitted_at=when, channel=channel, api_key_id=key.key_id, idempotency_key=idempotency_key,
+        request_hash=request_hash, photo_sha256=digest, photo_size=len(data),
+        photo_type=sniff_format(data) or "?", photo_taken=exif_taken(data), queued_at=None,
     )  # fmt: skip
     session.add(sub)
     try:
@@ -129,10 +144,7 @@ def create_submission(
         if existing is not None:
             return existing
         raise
-    try:
-        svc.queue.enqueue(sub.id)
-    except Exception as e:  # committed: the sweeper queues it once the broker is back
-        log.warning("could not queue %s (%s); the sweeper will", sub.id, e)
+    tasks.queue_submission(svc, sub.id)  # if the broker is down, the sweeper queues it once it is back
     metrics.SUBMISSIONS.labels(channel).inc()
     response.headers["Location"] = f"/v1/submissions/{sub.id}"
     return SubmissionOut(**pipeline.submission_view(sub))
@@ -195,7 +207,7 @@ def _replay(
 def get_submission(submission_id: uuid.UUID, session: SessionDep, key: AnyKey) -> SubmissionOut:
     """Status, reading, decision with every reason, and the lucky-draw flag."""
     sub = session.get(db.Submission, str(submission_id))
-    if sub is None:
+    if sub is None or not key.sees(sub.utility):
         raise error(404, "not_found", "no such submission")
     return SubmissionOut(**pipeline.submission_view(sub))
 
@@ -219,9 +231,17 @@ class ReviewIn(BaseModel):
     },
 )
 def review_submission(
-    submission_id: uuid.UUID, body: ReviewIn, background: BackgroundTasks, svc: ServiceDep, key: ReviewerKey
+    submission_id: uuid.UUID,
+    body: ReviewIn,
+    background: BackgroundTasks,
+    svc: ServiceDep,
+    session: SessionDep,
+    key: ReviewerKey,
 ) -> SubmissionOut:
     """Settle a submission that needs review: accept it with the reading the photo shows, or reject it."""
+    sub = session.get(db.Submission, str(submission_id))
+    if sub is None or not key.sees(sub.utility):
+        raise error(404, "not_found", "no such submission")
     value = None
     if body.action == "accept":
         try:
@@ -236,7 +256,7 @@ def review_submission(
         raise error(422, e.code, str(e)) from None
     except ValueError as e:
         raise error(409, "not_in_review", str(e)) from None
-    # Billing hears of it now, after this answer, not at the next sweep.
-    background.add_task(delivery.deliver_submission_event, svc, str(submission_id))
+    # Billing hears of it now, from the courier, not at the next sweep.
+    background.add_task(delivery.wake, svc)
     with svc.sessions() as s:
         return SubmissionOut(**pipeline.submission_view(s.get(db.Submission, str(submission_id))))

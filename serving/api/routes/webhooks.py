@@ -8,27 +8,44 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from sqlalchemy import select
 
-from ... import db, delivery
-from ..deps import AdminKey, RowId, ServiceDep, SessionDep, error
+from ... import db, delivery, webhook_url
+from ..deps import AdminKey, RowId, ServiceDep, SessionDep, acting_for, error
 from ..schemas import DeliveryOut, WebhookIn, WebhookOut
 
 router = APIRouter(prefix="/v1", tags=["delivery"])
 
 
-@router.post("/webhooks", status_code=201, response_model=WebhookOut)
-def register_webhook(body: WebhookIn, session: SessionDep, key: AdminKey) -> WebhookOut:
-    """Register a billing endpoint. Every later decision is POSTed to it, signed with the secret returned here
-    (shown once): header ``Meterverify-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">``."""
-    endpoint = db.WebhookEndpoint(url=body.url, secret="whsec_" + secrets.token_urlsafe(32))
+@router.post(
+    "/webhooks",
+    status_code=201,
+    response_model=WebhookOut,
+    responses={422: {"description": "The URL is not allowed (internal address, credentials)"}},
+)
+def register_webhook(body: WebhookIn, svc: ServiceDep, session: SessionDep, key: AdminKey) -> WebhookOut:
+    """Register a billing endpoint. Every later decision of the utility is POSTed to it, signed with the secret
+    returned here (shown once): header ``Meterverify-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">``.
+    Internal addresses (loopback, private, link-local, metadata) are refused unless the operator allows the host.
+    """
+    utility = acting_for(key, body.utility)
+    try:
+        webhook_url.check(body.url, svc.settings.webhook_allowed_hosts)
+    except webhook_url.UnsafeUrl as e:
+        raise error(422, "webhook_url_not_allowed", str(e)) from None
+    endpoint = db.WebhookEndpoint(utility=utility, url=body.url, secret="whsec_" + secrets.token_urlsafe(32))
     session.add(endpoint)
     session.commit()
-    return WebhookOut(id=endpoint.id, url=endpoint.url, active=True, secret=endpoint.secret)
+    return WebhookOut(id=endpoint.id, utility=utility, url=endpoint.url, active=True, secret=endpoint.secret)
+
+
+def _endpoints(key):
+    q = select(db.WebhookEndpoint)
+    return q if key.utility is None else q.where(db.WebhookEndpoint.utility == key.utility)
 
 
 @router.get("/webhooks", response_model=list[WebhookOut])
 def list_webhooks(session: SessionDep, key: AdminKey) -> list[WebhookOut]:
-    rows = session.scalars(select(db.WebhookEndpoint).order_by(db.WebhookEndpoint.id)).all()
-    return [WebhookOut(id=e.id, url=e.url, active=e.active) for e in rows]
+    rows = session.scalars(_endpoints(key).order_by(db.WebhookEndpoint.id)).all()
+    return [WebhookOut(id=e.id, utility=e.utility, url=e.url, active=e.active) for e in rows]
 
 
 @router.delete(
@@ -37,7 +54,7 @@ def list_webhooks(session: SessionDep, key: AdminKey) -> list[WebhookOut]:
 def deactivate_webhook(endpoint_id: RowId, session: SessionDep, key: AdminKey) -> None:
     """Stop sending new events to an endpoint (what is already in the outbox stays there)."""
     endpoint = session.get(db.WebhookEndpoint, endpoint_id)
-    if endpoint is None:
+    if endpoint is None or not key.sees(endpoint.utility):
         raise error(404, "not_found", "no such webhook endpoint")
     endpoint.active = False
     session.commit()
@@ -61,6 +78,8 @@ def list_outbox(
 ) -> list[DeliveryOut]:
     """Deliveries: pending (not yet acknowledged), failing (pending after a failed try), delivered, or all."""
     q = select(db.Delivery, db.Event.id).join(db.Event, db.Event.seq == db.Delivery.event_seq)
+    if key.utility is not None:
+        q = q.where(db.Event.utility == key.utility)
     if state in ("pending", "failing"):
         q = q.where(db.Delivery.delivered_at.is_(None))
     if state == "failing":
@@ -76,8 +95,11 @@ def list_outbox(
     response_model=DeliveryOut,
     responses={404: {"description": "No such delivery"}},
 )
-def replay_delivery(delivery_id: RowId, svc: ServiceDep, key: AdminKey) -> DeliveryOut:
+def replay_delivery(delivery_id: RowId, svc: ServiceDep, session: SessionDep, key: AdminKey) -> DeliveryOut:
     """Send a delivery again now, even if it was delivered before (the receiver deduplicates by event id)."""
+    row = session.get(db.Delivery, delivery_id)
+    if row is None or not key.sees(session.get(db.WebhookEndpoint, row.endpoint_id).utility):
+        raise error(404, "not_found", "no such delivery")
     if not delivery.replay(svc, delivery_id):
         raise error(404, "not_found", "no such delivery")
     with svc.sessions() as s:
