@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import io
 import socket
-from datetime import date, timedelta
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
