@@ -4,6 +4,7 @@ safe webhooks, decisions that never wait for a receiver, recovery that takes sec
 from __future__ import annotations
 
 import io
+import re
 import socket
 import threading
 import time
@@ -493,3 +494,11 @@ def test_a_store_outage_does_not_use_up_attempts_and_jobs_are_decided_after_it(a
     assert [d["status"] for d in decided] == ["accepted"] * 3, [d["reasons"] for d in decided]
     with api.svc.sessions() as s:
         assert all(s.get(db.Submission, i).attempts == 1 for i in ids)  # the outage counted for nothing
+
+
+def test_api_docs_load_without_a_cdn(api: Api) -> None:
+    page = api.client.get("/docs").text
+    assert "cdn." not in page and "unpkg" not in page
+    for asset in re.findall(r'(?:src|href)="(/[^"]+\.(?:js|css))"', page):
+        assert api.client.get(asset).status_code == 200, asset
+    assert "swagger-ui-bundle.js" in page

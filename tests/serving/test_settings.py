@@ -41,3 +41,49 @@ def test_a_typo_in_the_config_file_is_an_error(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setenv("METERVERIFY_CONFIG", str(config))
     with pytest.raises(ValueError, match="databse_url"):
         Settings()
+
+
+def test_a_misspelt_environment_variable_is_one_line_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from meterverify.settings import SettingsError
+
+    monkeypatch.setenv("METERVERIFY_BROKR_URL", "amqp://mq//")
+    with pytest.raises(SettingsError, match=r"METERVERIFY_BROKR_URL; did you mean METERVERIFY_BROKER_URL\?"):
+        Settings()
+
+
+def test_a_misspelt_config_key_is_one_line_and_the_cli_prints_it(tmp_path: Path) -> None:
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    config = tmp_path / "meterverify.toml"
+    config.write_text('databse_url = "postgresql://db/mv"\n')
+    exe = Path(sys.executable).parent / "meterverify"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("METERVERIFY_")}
+    out = subprocess.run([str(exe) if exe.exists() else shutil.which("meterverify"), "keys", "list"],
+                         env={**env, "METERVERIFY_CONFIG": str(config)}, capture_output=True, text=True)  # fmt: skip
+    assert out.returncode == 2
+    assert (
+        out.stderr.strip()
+        == f"meterverify: {config}: unknown setting databse_url; did you mean database_url?"
+    )
+
+
+@pytest.mark.parametrize(
+    "endpoint, host, secure",
+    [
+        ("127.0.0.1:8333", "127.0.0.1:8333", False),
+        ("http://127.0.0.1:8333", "127.0.0.1:8333", False),
+        ("https://s3.example.com/", "s3.example.com", True),
+    ],
+)
+def test_the_s3_endpoint_may_be_a_url(endpoint: str, host: str, secure: bool) -> None:
+    assert Settings(s3_endpoint=endpoint).s3_host_secure == (host, secure)
+
+
+def test_an_s3_endpoint_with_a_path_is_a_clear_error() -> None:
+    from meterverify.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="host:port"):
+        Settings(s3_endpoint="http://s3.example.com/bucket").s3_host_secure  # noqa: B018
