@@ -139,3 +139,41 @@ def test_serve_with_no_configuration_runs_the_demo(tmp_path: Path) -> None:
 def test_help_explains(args: list[str]) -> None:
     out = subprocess.run([EXE, *args], capture_output=True, text=True, check=True).stdout
     assert len(out.splitlines()) > 5
+
+
+def test_the_tenancy_migration_gives_existing_rows_their_utility(tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(engine, "0001")
+    with engine.begin() as conn:  # rows as the service wrote them before utilities existed
+        conn.execute(text("INSERT INTO consumers VALUES ('A-1', 6, 1, 5, 'msedcl', '2026-11-01 00:00:00')"))
+        conn.execute(
+            text("INSERT INTO api_keys VALUES ('k1', 'erp', 'x', 'billing', '2026-11-01 00:00:00', NULL)")
+        )
+        conn.execute(text(
+            "INSERT INTO submissions (id, consumer_number, typed_reading, submitted_at, received_at, channel, api_key_id,"
+            " idempotency_key, request_hash, photo_sha256, photo_size, photo_type, status, attempts, updated_at,"
+            " lucky_draw_eligible) VALUES ('s1', 'A-1', '1', '2026-11-02 00:00:00', '2026-11-02 00:00:00', 'app', 'k1',"
+            " 'i', 'h', 'p', 1, 'JPEG', 'accepted', 1, '2026-11-02 00:00:00', 0)"
+        ))  # fmt: skip
+        conn.execute(
+            text(
+                "INSERT INTO events (id, type, submission_id, payload, created_at) VALUES ('e1', 't', 's1', '{}', '2026-11-02 00:00:00')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO webhook_endpoints (url, secret, active, created_at) VALUES ('https://x', 's', 1, '2026-11-02 00:00:00')"
+            )
+        )
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT utility, queued_at IS NOT NULL FROM submissions")).one() == (
+            "msedcl",
+            1,
+        )
+        assert conn.execute(text("SELECT utility FROM events")).scalar() == "msedcl"
+        assert conn.execute(text("SELECT utility FROM api_keys")).scalar() == "default"
+        assert conn.execute(text("SELECT utility FROM webhook_endpoints")).scalar() == "default"
+    engine.dispose()
