@@ -28,6 +28,10 @@ app.add_typer(_service.db_app, name="db")
 app.add_typer(_service.keys_app, name="keys")
 app.add_typer(_service.consumers_app, name="consumers")
 
+from meterverify.draw_commands import draw_app  # noqa: E402
+
+app.add_typer(draw_app, name="draw")
+
 
 def _parse_size(text: str | None) -> tuple[int, int] | None:
     if text is None:

@@ -1,6 +1,6 @@
 """Importing a utility's consumers and their reading history from CSV, streamed, errors naming line and column.
 
-consumers.csv: ``consumer_number,meter_digits,meter_decimals,sanctioned_load_kw[,utility]``
+consumers.csv: ``consumer_number,meter_digits,meter_decimals,sanctioned_load_kw[,utility][,area]``
 readings.csv:  ``consumer_number,date,reading[,meter_replaced]`` (date as YYYY-MM-DD; verified readings)
 
 Two passes over the files: the first checks every row and keeps nothing but consumer numbers (a file of
@@ -93,7 +93,7 @@ def _consumer(line: int, row: dict, utility: str, errors: list[str]) -> dict | N
         errors.append(f"{where}: need 3 <= meter_digits <= 12, 0 <= meter_decimals < meter_digits, 0 < load")
         return None
     return {"number": number, "meter_digits": digits, "meter_decimals": decimals,
-            "sanctioned_load_kw": load, "utility": utility}  # fmt: skip
+            "sanctioned_load_kw": load, "utility": utility, "area": row.get("area", "")[:64] or None}  # fmt: skip
 
 
 def _reading(line: int, row: dict, errors: list[str]) -> dict | None:
@@ -217,7 +217,7 @@ def import_csv(
         for batch in _batches(rows, lambda r: r["number"]):
             with lock(), sessions.begin() as s:
                 rows_now = [{**r, "created_at": db.utcnow()} for r in batch]
-                updated = ["meter_digits", "meter_decimals", "sanctioned_load_kw"]
+                updated = ["meter_digits", "meter_decimals", "sanctioned_load_kw", "area"]
                 _upsert(s, db.Consumer.__table__, rows_now, ["number"], updated, same_utility=True)
             result.consumers += len(batch)
     if readings is not None:

@@ -63,6 +63,9 @@ class Consumer(Base):
     meter_decimals: Mapped[int] = mapped_column(SmallInteger)
     sanctioned_load_kw: Mapped[float] = mapped_column(Float)
     utility: Mapped[str] = mapped_column(String(32), default="default")
+    area: Mapped[str | None] = mapped_column(
+        String(64), nullable=True
+    )  # subdivision or section, for analysts
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -193,3 +196,23 @@ class Delivery(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Draw(Base):
+    """A utility's monthly lucky draw: committed (seed secret), closed (entries frozen), run (seed revealed)."""
+
+    __tablename__ = "draws"
+    __table_args__ = (UniqueConstraint("utility", "month", name="uq_draws_utility_month"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    utility: Mapped[str] = mapped_column(String(32))
+    month: Mapped[str] = mapped_column(String(7))
+    seed: Mapped[str] = mapped_column(String(64))  # secret until the draw is run
+    commitment: Mapped[str] = mapped_column(String(64))
+    committed_at: Mapped[str] = mapped_column(String(40))  # ISO 8601, as in the commitment
+    window_opens: Mapped[str] = mapped_column(String(40))
+    entries_csv: Mapped[str | None] = mapped_column(Text, nullable=True)  # frozen at close
+    entries_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    report: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # set when run
+    run_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -59,6 +59,7 @@ def scoped(*scopes: str) -> Callable[[Principal], Principal]:
 BillingKey = Annotated[Principal, Depends(scoped("billing"))]
 ReviewerKey = Annotated[Principal, Depends(scoped("reviewer"))]
 AdminKey = Annotated[Principal, Depends(scoped("admin"))]
+AnalystKey = Annotated[Principal, Depends(scoped("analyst"))]
 ImportKey = Annotated[Principal, Depends(scoped("billing", "admin"))]
 AnyKey = Annotated[Principal, Depends(scoped("billing", "reviewer", "analyst"))]
 

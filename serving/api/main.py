@@ -21,7 +21,7 @@ from ..delivery import Courier
 from ..service import Service
 from ..store import StoreUnavailable
 from ..tasks import Sweeper, requeue_stale
-from .routes import consumers, feed, health, keys, submissions, webhooks
+from .routes import consumers, draws, feed, health, keys, submissions, webhooks
 
 log = logging.getLogger("meterverify.api")
 
@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         lifespan=lifespan,
         responses={401: {"description": "No or unknown API key"}, 403: {"description": "Scope missing"}},
     )
-    for module in (submissions, consumers, feed, webhooks, keys, health):
+    for module in (submissions, consumers, feed, webhooks, keys, draws, health):
         app.include_router(module.router)
     app.add_middleware(
         BodyLimit,

@@ -114,3 +114,14 @@ class KeyOut(BaseModel):
     created_at: str
     revoked_at: str | None
     key: str | None = Field(None, description="The key itself: shown only when it is created")
+
+
+class DrawOut(BaseModel):
+    utility: str
+    month: str
+    commitment: str = Field(description="SHA-256 commitment to the secret seed, published before the window")
+    committed_at: str
+    window_opens: str
+    entries_sha256: str | None = Field(description="Set when the entries are frozen")
+    closed_at: str | None
+    report: dict | None = Field(description="Set when the draw is run: seed revealed, winners, reserves")
