@@ -27,6 +27,7 @@ app.command("worker")(_service.worker)
 app.add_typer(_service.db_app, name="db")
 app.add_typer(_service.keys_app, name="keys")
 app.add_typer(_service.consumers_app, name="consumers")
+app.add_typer(_service.users_app, name="users")
 
 from meterverify.draw_commands import draw_app  # noqa: E402
 
@@ -141,6 +142,20 @@ def data_import_digits(
 
     samples = import_meter_digits(src, out)
     typer.echo(f"imported {len(samples)} crops into {out}")
+
+
+@data_app.command("from-reviews")
+def data_from_reviews(
+    out: Annotated[Path, typer.Option("--out", help="Dataset folder to write, e.g. datasets/reviews-2026-11.")],
+    utility: Annotated[str | None, typer.Option(help="Only this utility's reviews.")] = None,
+) -> None:
+    """Write the photos reviewers settled (with the detected quad and the confirmed reading) as a dataset."""
+    from meterverify.settings import get_settings
+    from serving.review_export import export_reviews
+    from serving.service import Service
+
+    count = export_reviews(Service.from_settings(get_settings()), out, utility)
+    typer.echo(f"{count} reviewed photos written to {out}")
 
 
 @app.command("read")

@@ -270,3 +270,28 @@ def consumers_import(
             if readings_file:
                 readings_file.close()
     typer.echo(f"imported {result.consumers} consumers, {result.readings} readings")
+
+
+users_app = typer.Typer(help="Review UI accounts (roles: reviewer, supervisor), each in one utility.", no_args_is_help=True)
+
+
+@users_app.command("create")
+def users_create(
+    username: Annotated[str, typer.Argument(help="Sign-in name.")],
+    role: Annotated[str, typer.Option(help="reviewer or supervisor (audits, reopens, stats).")] = "reviewer",
+    utility: Annotated[str, typer.Option(help="The utility whose queue the user works.")] = "default",
+    password: Annotated[
+        str | None, typer.Option(help="At least 10 characters; asked for (hidden) when left out.", envvar="METERVERIFY_NEW_PASSWORD")
+    ] = None,
+) -> None:
+    """Create a review UI account. The password is stored as an argon2 hash."""
+    from review_ui.auth import create_user
+
+    if password is None:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    try:
+        with _service().sessions.begin() as s:
+            create_user(s, username, password, role, utility)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from None
+    typer.echo(f"created {role} {username} in {utility}")

@@ -20,7 +20,7 @@ from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource
 CONFIG_FILE_ENV = "METERVERIFY_CONFIG"
 ENV_PREFIX = "METERVERIFY_"
 # Variables with our prefix that are not settings: read elsewhere on purpose.
-_OTHER_ENV = {CONFIG_FILE_ENV, "METERVERIFY_THREADS"}
+_OTHER_ENV = {CONFIG_FILE_ENV, "METERVERIFY_THREADS", "METERVERIFY_NEW_PASSWORD"}
 
 
 class SettingsError(ValueError):
@@ -86,6 +86,9 @@ class Settings(BaseSettings):
 
     # The API.
     public_url: str = "http://127.0.0.1:8000"
+    session_secret: SecretStr = Field(
+        SecretStr(""), description="Signs review UI sessions; empty: one kept in var_dir (embedded only)"
+    )
     max_photo_mb: float = 20.0
     max_import_mb: float = 200.0  # a consumers/readings CSV upload
     submitted_at_max_age_h: float = 72.0  # submitted_at may be this much before the service received it

@@ -2,8 +2,10 @@
 # Installs the Debian packages the tests use, only when one is missing (so a second run does nothing).
 # Each entry is "command:package".
 set -euo pipefail
-# None yet: the tests run on PyPI packages alone. (bench/accuracy.py uses tesseract-ocr and ssocr.)
+# Chromium: the review UI's browser tests (Playwright drives Debian's chromium; no browser download).
+# (bench/accuracy.py also uses tesseract-ocr and ssocr, not needed by the tests.)
 needed=(
+  "chromium:chromium"
 )
 missing=()
 for entry in "${needed[@]}"; do

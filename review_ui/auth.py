@@ -1,0 +1,122 @@
+"""Reviewer accounts and sessions: argon2 password hashes, signed session cookies, CSRF tokens.
+
+The session cookie (HttpOnly, SameSite=Strict) carries the user's id, the user's session epoch (bumped at
+sign-out and when a password changes, so old cookies stop working) and a CSRF token that every form and
+``fetch`` must send back. Signing in has its own short-lived CSRF cookie (login CSRF).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from serving import db
+from serving.keys import check_utility
+
+ROLES = ("reviewer", "supervisor")
+SESSION_COOKIE = "mv_review"
+LOGIN_COOKIE = "mv_login"
+SESSION_MAX_AGE_S = 12 * 3600
+_hasher = PasswordHasher()
+# Verifying against this when the user does not exist takes as long as for a real user: no user probing.
+_DUMMY_HASH = _hasher.hash("not a password")
+
+
+@dataclass(frozen=True)
+class Reviewer:
+    id: int
+    username: str
+    role: str
+    utility: str
+    csrf: str
+
+    @property
+    def supervisor(self) -> bool:
+        return self.role == "supervisor"
+
+
+def create_user(s: Session, username: str, password: str, role: str, utility: str) -> db.User:
+    if role not in ROLES:
+        raise ValueError(f"role is {' or '.join(ROLES)}")
+    if not (3 <= len(username) <= 64) or not username.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        raise ValueError("a username is 3-64 letters, digits, '.', '_' or '-'")
+    if len(password) < 10:
+        raise ValueError("a password has at least 10 characters")
+    check_utility(utility)
+    if s.scalar(select(db.User).where(db.User.username == username)) is not None:
+        raise ValueError(f"user {username} exists")
+    user = db.User(username=username, password_hash=_hasher.hash(password), role=role, utility=utility)
+    s.add(user)
+    return user
+
+
+def check_password(s: Session, username: str, password: str) -> db.User | None:
+    user = s.scalar(select(db.User).where(db.User.username == username[:64]))
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password[:1024])
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or user.disabled_at is not None:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return user
+
+
+class Sessions:
+    """Signs and reads the session and login cookies with the service's secret."""
+
+    def __init__(self, secret: str) -> None:
+        self._session = URLSafeTimedSerializer(secret, salt="meterverify-review-session")
+        self._login = URLSafeTimedSerializer(secret, salt="meterverify-review-login")
+
+    def issue(self, user: db.User) -> str:
+        return self._session.dumps({"uid": user.id, "epoch": user.session_epoch, "csrf": secrets.token_urlsafe(24)})
+
+    def read(self, s: Session, cookie: str | None) -> Reviewer | None:
+        if not cookie:
+            return None
+        try:
+            data = self._session.loads(cookie, max_age=SESSION_MAX_AGE_S)
+        except BadSignature:
+            return None
+        user = s.get(db.User, data.get("uid"))
+        if user is None or user.disabled_at is not None or user.session_epoch != data.get("epoch"):
+            return None
+        return Reviewer(user.id, user.username, user.role, user.utility, data["csrf"])
+
+    def login_token(self) -> tuple[str, str]:
+        """(cookie, form token) for the sign-in form: the form must echo the cookie's token."""
+        token = secrets.token_urlsafe(24)
+        return self._login.dumps(token), token
+
+    def login_token_ok(self, cookie: str | None, form_token: str) -> bool:
+        try:
+            token = self._login.loads(cookie or "", max_age=3600)
+        except BadSignature:
+            return False
+        return hmac.compare_digest(str(token), form_token)
+
+
+def csrf_ok(reviewer: Reviewer, token: str | None) -> bool:
+    return bool(token) and hmac.compare_digest(reviewer.csrf, token)
+
+
+def session_secret(configured: str, var_dir: Path) -> str:
+    """The configured secret; in embedded mode, one generated once and kept (0600) under ``var_dir``."""
+    if configured:
+        return configured
+    path = var_dir / "session.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(48))
+    return path.read_text().strip()

@@ -1,0 +1,307 @@
+"""The review UI's pages, mounted by the service at ``/review``: server-rendered (Jinja2), a little plain
+JavaScript for the keyboard and the photo viewer, no build step."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlencode
+
+import cv2
+import numpy as np
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
+
+import verification as v
+from serving import db
+from serving.service import Service
+from serving.store import PhotoMissing
+from vision.geometry import rectify
+from vision.image import ImageError, decode_photo
+
+from . import auth, views, work
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+router = APIRouter(prefix="/review", include_in_schema=False)
+MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "HEIC": "image/heic"}
+
+
+def _service(request: Request) -> Service:
+    return request.app.state.service
+
+
+def _sessions(request: Request) -> auth.Sessions:
+    state = request.app.state
+    if getattr(state, "review_sessions", None) is None:
+        svc = _service(request)
+        secret = auth.session_secret(svc.settings.session_secret.get_secret_value(), svc.settings.var_dir)
+        state.review_sessions = auth.Sessions(secret)
+    return state.review_sessions
+
+
+class SignIn(Exception):
+    """No valid session: a page sends the browser to the sign-in form."""
+
+
+def current(request: Request) -> auth.Reviewer:
+    with _service(request).sessions() as s:
+        reviewer = _sessions(request).read(s, request.cookies.get(auth.SESSION_COOKIE))
+    if reviewer is None:
+        if request.method == "GET":
+            raise SignIn
+        raise HTTPException(401, "sign in first")
+    return reviewer
+
+
+Me = Annotated[auth.Reviewer, Depends(current)]
+
+
+def checked(request: Request, reviewer: Me, csrf: Annotated[str, Form()] = "") -> auth.Reviewer:
+    """A form post: signed in, and the form carries the session's CSRF token."""
+    if not auth.csrf_ok(reviewer, csrf or request.headers.get("X-CSRF-Token")):
+        raise HTTPException(403, "the form is stale or forged (CSRF token); reload the page")
+    return reviewer
+
+
+Poster = Annotated[auth.Reviewer, Depends(checked)]
+
+
+def supervisor(reviewer: Me) -> auth.Reviewer:
+    if not reviewer.supervisor:
+        raise HTTPException(403, "supervisors only")
+    return reviewer
+
+
+Supervisor = Annotated[auth.Reviewer, Depends(supervisor)]
+
+
+def _page(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
+    start = time.perf_counter()
+    response = templates.TemplateResponse(request, name, context, status_code=status)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Content-Security-Policy"] = "default-src 'self'; img-src 'self' data:; style-src 'self'"
+    response.headers["Server-Timing"] = f"render;dur={(time.perf_counter() - start) * 1000:.1f}"
+    return response
+
+
+def _filters(reason: str = "", area: str = "", meter: str = "") -> work.Filters:
+    return work.Filters(reason[:40], area[:64], meter[:8])
+
+
+# --- signing in and out -----------------------------------------------------------------------------------
+
+
+@router.get("/login")
+def login_form(request: Request, error: str = "") -> HTMLResponse:
+    cookie, token = _sessions(request).login_token()
+    response = _page(request, "login.html", csrf=token, error=error[:100])
+    response.set_cookie(auth.LOGIN_COOKIE, cookie, max_age=3600, httponly=True, samesite="strict", path="/review")
+    return response
+
+
+@router.post("/login")
+def login(request: Request, username: Annotated[str, Form()], password: Annotated[str, Form()],
+          csrf: Annotated[str, Form()] = "") -> Response:  # fmt: skip
+    sessions = _sessions(request)
+    if not sessions.login_token_ok(request.cookies.get(auth.LOGIN_COOKIE), csrf):
+        raise HTTPException(403, "the sign-in form is stale or forged; reload it")
+    with _service(request).sessions.begin() as s:
+        user = auth.check_password(s, username, password)
+        cookie = sessions.issue(user) if user is not None else None
+    if cookie is None:
+        return RedirectResponse("/review/login?error=wrong+username+or+password", status_code=303)
+    response = RedirectResponse("/review/", status_code=303)
+    response.set_cookie(auth.SESSION_COOKIE, cookie, max_age=auth.SESSION_MAX_AGE_S, httponly=True,
+                        samesite="strict", secure=request.url.scheme == "https", path="/review")  # fmt: skip
+    response.delete_cookie(auth.LOGIN_COOKIE, path="/review")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, reviewer: Poster) -> Response:
+    with _service(request).sessions.begin() as s:  # every cookie of this user stops working
+        user = s.get(db.User, reviewer.id)
+        user.session_epoch += 1
+    response = RedirectResponse("/review/login", status_code=303)
+    response.delete_cookie(auth.SESSION_COOKIE, path="/review")
+    return response
+
+
+# --- the queue ---------------------------------------------------------------------------------------------
+
+
+@router.get("/")
+def queue_page(request: Request, reviewer: Me, reason: str = "", area: str = "", meter: str = "",
+               note: str = "") -> HTMLResponse:  # fmt: skip
+    filters = _filters(reason, area, meter)
+    with _service(request).sessions() as s:
+        items = work.queue(s, reviewer, filters)
+        totals = work.counts(s, reviewer)
+    return _page(request, "queue.html", me=reviewer, items=items, totals=totals, filters=filters,
+                 now=db.utcnow(), note=note[:100], reasons=_REASON_WORDS)  # fmt: skip
+
+
+@router.post("/next")
+def next_item(request: Request, reviewer: Poster, reason: Annotated[str, Form()] = "",
+              area: Annotated[str, Form()] = "", meter: Annotated[str, Form()] = "") -> Response:  # fmt: skip
+    return _to_next(request, reviewer, _filters(reason, area, meter))
+
+
+def _to_next(request: Request, reviewer: auth.Reviewer, filters: work.Filters) -> Response:
+    query = urlencode({k: val for k, val in vars(filters).items() if val})
+    found = work.claim_next(_service(request), reviewer, filters)
+    if found is None:
+        return RedirectResponse(f"/review/?{query}&note=the+queue+is+empty", status_code=303)
+    return RedirectResponse(f"/review/items/{found}?{query}", status_code=303)
+
+
+# --- one item ----------------------------------------------------------------------------------------------
+
+
+def _item(request: Request, reviewer: auth.Reviewer, submission_id: str, error: str = "", status: int = 200,
+          filters: work.Filters | None = None) -> HTMLResponse:  # fmt: skip
+    svc = _service(request)
+    with svc.sessions() as s:
+        sub = s.get(db.Submission, submission_id[:36])
+        if sub is None or sub.utility != reviewer.utility:
+            raise HTTPException(404, "no such item")
+        consumer = s.get(db.Consumer, sub.consumer_number)
+        history = s.scalars(
+            select(db.PastReading).where(db.PastReading.consumer_number == sub.consumer_number)
+            .order_by(db.PastReading.on.desc()).limit(13)
+        ).all()[::-1]  # fmt: skip
+        trail = work.audit(s, reviewer, submission_id=sub.id) if reviewer.supervisor else []
+    reading = sub.reading or {}
+    decision = sub.decision or {}
+    read_digits, typed_digits = views.digits(reading, sub.typed_reading, consumer.meter_decimals)
+    reused = next((r["evidence"].get("earlier") for r in decision.get("reasons", [])
+                   if r["code"] == "photo_reused"), None)  # fmt: skip
+    return _page(
+        request, "item.html", status, me=reviewer, sub=sub, consumer=consumer, reading=reading, decision=decision,
+        read_digits=read_digits, typed_digits=typed_digits, chart=views.consumption_svg(history),
+        last=history[-1] if history else None, reused=reused, trail=trail, error=error,
+        reject_reasons=work.REJECT_REASONS, filters=filters or work.Filters(), reasons=_REASON_WORDS,
+        claimed_by_me=sub.claimed_by == reviewer.username and sub.status == v.NEEDS_REVIEW,
+    )  # fmt: skip
+
+
+@router.get("/items/{submission_id}")
+def item_page(request: Request, submission_id: str, reviewer: Me, reason: str = "", area: str = "",
+              meter: str = "") -> HTMLResponse:  # fmt: skip
+    svc = _service(request)
+    with svc.sessions() as s:
+        sub = s.get(db.Submission, submission_id[:36])
+        if sub is None or sub.utility != reviewer.utility:
+            raise HTTPException(404, "no such item")
+        status, holder = sub.status, sub.claimed_by
+        held = holder not in (None, reviewer.username) and sub.claim_until and sub.claim_until > db.utcnow()
+    if status == v.NEEDS_REVIEW and not work.claim(svc, reviewer, submission_id):
+        if held:
+            return _page(request, "claimed.html", 409, me=reviewer, holder=holder)
+    return _item(request, reviewer, submission_id, filters=_filters(reason, area, meter))
+
+
+@router.post("/items/{submission_id}/act")
+def item_act(request: Request, submission_id: str, reviewer: Poster, action: Annotated[str, Form()],
+             reading: Annotated[str, Form(max_length=24)] = "", reason: Annotated[str, Form(max_length=40)] = "",
+             rollover: Annotated[bool, Form()] = False, f_reason: Annotated[str, Form()] = "",
+             f_area: Annotated[str, Form()] = "", f_meter: Annotated[str, Form()] = "") -> Response:  # fmt: skip
+    filters = _filters(f_reason, f_area, f_meter)
+    if action.startswith("reject:"):  # the reject buttons carry their reason: "reject:<reason>"
+        action, reason = "reject", action.removeprefix("reject:")
+    try:
+        work.act(_service(request), reviewer, submission_id[:36], action[:20], reading, reason, rollover)
+    except work.ActionRefused as e:
+        if e.code == "not_found":
+            raise HTTPException(404, "no such item") from None
+        return _item(request, reviewer, submission_id, error=str(e), status=409 if e.code in ("not_claimed", "not_in_review") else 422, filters=filters)
+    return _to_next(request, reviewer, filters)  # the next item at once
+
+
+@router.get("/items/{submission_id}/photo")
+def item_photo(request: Request, submission_id: str, reviewer: Me) -> Response:
+    svc = _service(request)
+    with svc.sessions() as s:
+        sub = s.get(db.Submission, submission_id[:36])
+        if sub is None or sub.utility != reviewer.utility:
+            raise HTTPException(404, "no such item")
+        digest, fmt = sub.photo_sha256, sub.photo_type
+    try:
+        data = svc.store.get(digest)
+    except PhotoMissing:
+        raise HTTPException(404, "the photo is missing from the store") from None
+    return Response(data, media_type=MIME.get(fmt, "application/octet-stream"),
+                    headers={"Cache-Control": "private, max-age=3600"})  # fmt: skip
+
+
+@router.get("/items/{submission_id}/display.png")
+def item_display(request: Request, submission_id: str, reviewer: Me) -> Response:
+    """The display, cut out along the detected quad and straightened."""
+    svc = _service(request)
+    with svc.sessions() as s:
+        sub = s.get(db.Submission, submission_id[:36])
+        if sub is None or sub.utility != reviewer.utility:
+            raise HTTPException(404, "no such item")
+        quad = ((sub.reading or {}).get("display") or {}).get("quad")
+        digest = sub.photo_sha256
+    if not quad:
+        raise HTTPException(404, "no display was found")
+    try:
+        photo = decode_photo(svc.store.get(digest))
+    except (PhotoMissing, ImageError):
+        raise HTTPException(404, "the photo cannot be shown") from None
+    strip = rectify(photo.image, np.asarray(quad, dtype=np.float32) / photo.scale, 96)
+    ok, png = cv2.imencode(".png", strip)
+    return Response(png.tobytes(), media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+
+
+# --- supervisors ---------------------------------------------------------------------------------------------
+
+
+@router.post("/items/{submission_id}/reopen")
+def item_reopen(request: Request, submission_id: str, reviewer: Poster,
+                reason: Annotated[str, Form(max_length=500)] = "") -> Response:  # fmt: skip
+    try:
+        work.reopen(_service(request), reviewer, submission_id[:36], reason or "reopened by a supervisor")
+    except work.ActionRefused as e:
+        raise HTTPException(403 if e.code == "forbidden" else 409, str(e)) from None
+    return RedirectResponse(f"/review/items/{submission_id[:36]}", status_code=303)
+
+
+@router.get("/audit")
+def audit_page(request: Request, me: Supervisor, item: str = "", reviewer: str = "") -> HTMLResponse:
+    with _service(request).sessions() as s:
+        rows = work.audit(s, me, submission_id=item[:36] or None, username=reviewer[:64] or None)
+    return _page(request, "audit.html", me=me, rows=rows, item=item[:36], reviewer=reviewer[:64])
+
+
+@router.get("/stats")
+def stats_page(request: Request, me: Supervisor, hours: int = 24) -> HTMLResponse:
+    hours = min(max(hours, 1), 24 * 31)
+    with _service(request).sessions() as s:
+        figures = work.stats(s, me, db.utcnow() - timedelta(hours=hours))
+    return _page(request, "stats.html", me=me, stats=figures, hours=hours)
+
+
+# Reason codes in the words a reviewer reads.
+_REASON_WORDS = {
+    "typed_differs": "typed reading differs from the photo",
+    "typing_mistake": "looks like a typing mistake",
+    "low_digit_confidence": "reader unsure of some digits",
+    "low_reading_confidence": "reader unsure of the reading",
+    "reading_unclear": "the display could not be read",
+    "photo_reused": "the same photo was sent before",
+    "photo_old": "the photo was taken long before it was sent",
+    "photo_time_ahead": "the photo's time is after it was sent",
+    "below_last_reading": "below the last verified reading",
+    "consumption_high": "unusually high consumption",
+    "processing_failed": "processing failed (internal)",
+    "reader_error": "the reader failed (internal)",
+    "photo_missing": "the photo is missing",
+}

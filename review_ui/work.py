@@ -1,0 +1,237 @@
+"""The reviewers' work on the database: the queue, claims that expire, actions with an audit trail, reopening,
+and the figures of the stats page."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+import verification as v
+from serving import db, pipeline
+from serving.service import Service
+
+from .auth import Reviewer
+
+CLAIM_S = 600  # a claimed item is the reviewer's for this long; then anyone may take it
+REJECT_REASONS = {
+    "unclear_photo": "the photo is not clear enough to read",
+    "not_a_meter": "the photo does not show a meter",
+    "wrong_meter": "the photo shows another meter",
+    "reused_photo": "the photo was sent before",
+    "tampering": "tampering suspected",
+}
+ACTIONS = ("accept_reader", "accept_typed", "correct", "reject", "skip", "reopen")
+
+
+@dataclass(frozen=True)
+class Filters:
+    reason: str = ""
+    area: str = ""
+    meter: str = ""  # "<digits>+<decimals>", e.g. "6+1"
+
+    def where(self, reviewer: Reviewer):
+        clauses = [db.Submission.utility == reviewer.utility, db.Submission.status == v.NEEDS_REVIEW]
+        if self.reason:
+            clauses.append(db.Submission.review_reasons.contains(f" {self.reason} "))
+        if self.area:
+            clauses.append(db.Consumer.area == self.area)
+        if self.meter:
+            digits, _, decimals = self.meter.partition("+")
+            if digits.isdigit() and decimals.isdigit():
+                clauses += [db.Consumer.meter_digits == int(digits), db.Consumer.meter_decimals == int(decimals)]
+        return and_(*clauses)
+
+
+def _joined(q):
+    return q.join(db.Consumer, db.Consumer.number == db.Submission.consumer_number)
+
+
+def _free(reviewer: Reviewer, now: datetime):
+    return or_(db.Submission.claim_until.is_(None), db.Submission.claim_until < now,
+               db.Submission.claimed_by == reviewer.username)  # fmt: skip
+
+
+def queue(s: Session, reviewer: Reviewer, filters: Filters, limit: int = 50) -> list[tuple[db.Submission, db.Consumer]]:
+    """The oldest items first, with their consumers."""
+    q = _joined(select(db.Submission, db.Consumer)).where(filters.where(reviewer))
+    return list(s.execute(q.order_by(db.Submission.received_at).limit(limit)).all())
+
+
+def counts(s: Session, reviewer: Reviewer) -> dict:
+    """How many wait, by reason, area and meter kind, and the oldest one's age."""
+    rows = s.execute(
+        _joined(select(db.Submission.review_reasons, db.Consumer.area, db.Consumer.meter_digits,
+                       db.Consumer.meter_decimals, db.Submission.received_at)).where(Filters().where(reviewer))
+    ).all()  # fmt: skip
+    by_reason: dict[str, int] = {}
+    by_area: dict[str, int] = {}
+    by_meter: dict[str, int] = {}
+    oldest = None
+    for reasons, area, digits, decimals, received in rows:
+        for code in (reasons or "").split():
+            by_reason[code] = by_reason.get(code, 0) + 1
+        by_area[area or ""] = by_area.get(area or "", 0) + 1
+        by_meter[f"{digits}+{decimals}"] = by_meter.get(f"{digits}+{decimals}", 0) + 1
+        oldest = received if oldest is None or received < oldest else oldest
+    return {"total": len(rows), "reason": by_reason, "area": by_area, "meter": by_meter,
+            "oldest": oldest}  # fmt: skip
+
+
+def claim_next(svc: Service, reviewer: Reviewer, filters: Filters) -> str | None:
+    """Claim the oldest free item (not one this reviewer skipped); its id, or None when none is left."""
+    now = db.utcnow()
+    for _ in range(5):  # another reviewer may take the same one first: try the next
+        with svc.sessions() as s:
+            candidate = s.scalar(
+                _joined(select(db.Submission.id))
+                .where(filters.where(reviewer), _free(reviewer, now))
+                .where(or_(db.Submission.skipped_by.is_(None), db.Submission.skipped_by != reviewer.username))
+                .order_by(db.Submission.received_at)
+                .limit(1)
+            )
+        if candidate is None:
+            return None
+        if claim(svc, reviewer, candidate):
+            return candidate
+    return None
+
+
+def claim(svc: Service, reviewer: Reviewer, submission_id: str) -> bool:
+    """Take the item for ``CLAIM_S`` seconds; False if another reviewer holds it (or it is not in review)."""
+    now = db.utcnow()
+    with svc.sessions.begin() as s:
+        return bool(
+            s.execute(
+                update(db.Submission)
+                .where(db.Submission.id == submission_id, db.Submission.utility == reviewer.utility)
+                .where(db.Submission.status == v.NEEDS_REVIEW, _free(reviewer, now))
+                .values(claimed_by=reviewer.username, claim_until=now + timedelta(seconds=CLAIM_S))
+            ).rowcount
+        )
+
+
+class ActionRefused(ValueError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def act(svc: Service, reviewer: Reviewer, submission_id: str, action: str, reading: str = "",
+        reason: str = "", rollover: bool = False) -> None:  # fmt: skip
+    """Do one reviewer action on a claimed item, and log it. ``ActionRefused`` (nothing changed) if it
+    cannot be done: another holds the item, the reading does not fit, the reason is unknown."""
+    with svc.sessions() as s:
+        sub = s.get(db.Submission, submission_id)
+        if sub is None or sub.utility != reviewer.utility:
+            raise ActionRefused("not_found", "no such item")
+        if sub.status != v.NEEDS_REVIEW:
+            raise ActionRefused("not_in_review", f"the item is {sub.status} already")
+        if sub.claimed_by != reviewer.username or sub.claim_until is None or sub.claim_until < db.utcnow():
+            raise ActionRefused("not_claimed", "open the item first (or another reviewer holds it)")
+        reader_value = (sub.decision or {}).get("proposed_reading") or (sub.reading or {}).get("value")
+        typed = sub.typed_reading
+    before = {"status": v.NEEDS_REVIEW, "verified_reading": None}
+    if action == "skip":
+        with svc.sessions.begin() as s:
+            s.execute(update(db.Submission).where(db.Submission.id == submission_id)
+                      .values(claimed_by=None, claim_until=None, skipped_by=reviewer.username))  # fmt: skip
+            _log(s, reviewer, submission_id, "skip", before, before, reason)
+        return
+    if action == "reject":
+        if reason not in REJECT_REASONS:
+            raise ActionRefused("bad_reason", f"a rejection needs one of: {', '.join(REJECT_REASONS)}")
+        value, why = None, REJECT_REASONS[reason]
+    else:
+        text = {"accept_reader": reader_value, "accept_typed": typed, "correct": reading}.get(action)
+        if action not in ("accept_reader", "accept_typed", "correct"):
+            raise ActionRefused("bad_action", f"unknown action {action[:20]!r}")
+        if not text:
+            raise ActionRefused("no_reading", "there is no reading to accept")
+        try:
+            value, why = v.Reading.parse(text), ""
+        except ValueError:
+            raise ActionRefused("malformed_reading", f"{text[:24]!r} is not a meter reading") from None
+    try:
+        pipeline.settle(svc, submission_id, reviewer.username, value, why, rollover)
+    except v.ReviewRefused as e:
+        raise ActionRefused(e.code, str(e)) from None
+    except ValueError as e:  # settled by someone else meanwhile
+        raise ActionRefused("not_in_review", str(e)) from None
+    with svc.sessions.begin() as s:
+        sub = s.get(db.Submission, submission_id)
+        sub.claimed_by, sub.claim_until = None, None
+        after = {"status": sub.status, "verified_reading": sub.verified_reading}
+        _log(s, reviewer, submission_id, action, before, after, why, reader_value, typed)
+
+
+def reopen(svc: Service, supervisor: Reviewer, submission_id: str, why: str) -> None:
+    """A supervisor sends a decided item back to review; billing is told the decision is withdrawn."""
+    if not supervisor.supervisor:
+        raise ActionRefused("forbidden", "only a supervisor can reopen a decision")
+    with svc.sessions() as s:
+        sub = s.get(db.Submission, submission_id)
+        if sub is None or sub.utility != supervisor.utility:
+            raise ActionRefused("not_found", "no such item")
+        before = {"status": sub.status, "verified_reading": sub.verified_reading}
+    try:
+        pipeline.reopen(svc, submission_id, supervisor.username, why)
+    except ValueError as e:
+        raise ActionRefused("not_decided", str(e)) from None
+    with svc.sessions.begin() as s:
+        _log(s, supervisor, submission_id, "reopen", before, {"status": v.NEEDS_REVIEW, "verified_reading": None}, why)
+
+
+def _log(s: Session, who: Reviewer, submission_id: str, action: str, before: dict, after: dict, reason: str = "",
+         reader_value: str | None = None, typed: str | None = None) -> None:  # fmt: skip
+    s.add(db.ReviewAction(submission_id=submission_id, utility=who.utility, username=who.username, action=action,
+                          before=before, after=after, reason=reason[:500], reader_value=reader_value,
+                          typed=typed))  # fmt: skip
+
+
+def audit(s: Session, reviewer: Reviewer, submission_id: str | None = None, username: str | None = None,
+          limit: int = 200) -> list[db.ReviewAction]:  # fmt: skip
+    q = select(db.ReviewAction).where(db.ReviewAction.utility == reviewer.utility)
+    if submission_id:
+        q = q.where(db.ReviewAction.submission_id == submission_id)
+    if username:
+        q = q.where(db.ReviewAction.username == username)
+    return list(s.scalars(q.order_by(db.ReviewAction.at.desc()).limit(limit)))
+
+
+def stats(s: Session, reviewer: Reviewer, since: datetime) -> dict:
+    """Per reviewer: items cleared, per hour of their active time, agreement with the reader; and the queue."""
+    rows = s.execute(
+        select(db.ReviewAction.username, db.ReviewAction.action, db.ReviewAction.at, db.ReviewAction.after,
+               db.ReviewAction.reader_value)
+        .where(db.ReviewAction.utility == reviewer.utility, db.ReviewAction.at >= since)
+        .order_by(db.ReviewAction.at)
+    ).all()  # fmt: skip
+    people: dict[str, dict] = {}
+    for username, action, at, after, reader_value in rows:
+        p = people.setdefault(username, {"cleared": 0, "agree": 0, "accepted": 0, "times": []})
+        if action in ("skip", "reopen"):
+            continue
+        p["cleared"] += 1
+        p["times"].append(at)
+        if after.get("status") == v.ACCEPTED:
+            p["accepted"] += 1
+            p["agree"] += int(after.get("verified_reading") == reader_value)
+    out = []
+    for username, p in sorted(people.items()):
+        if not p["cleared"]:
+            continue
+        span_h = max((p["times"][-1] - p["times"][0]).total_seconds() / 3600, 1 / 60) if len(p["times"]) > 1 else 1 / 60
+        out.append({"reviewer": username, "cleared": p["cleared"], "per_hour": p["cleared"] / span_h,
+                    "agreement": p["agree"] / p["accepted"] if p["accepted"] else None})  # fmt: skip
+    waiting = s.scalars(
+        select(db.Submission.received_at).where(db.Submission.utility == reviewer.utility,
+                                                db.Submission.status == v.NEEDS_REVIEW)
+    ).all()  # fmt: skip
+    now = db.utcnow()
+    ages = sorted((now - r).total_seconds() / 3600 for r in waiting)
+    return {"reviewers": out, "waiting": len(ages), "oldest_h": ages[-1] if ages else 0,
+            "median_h": statistics.median(ages) if ages else 0}  # fmt: skip

@@ -1,0 +1,80 @@
+"""Reviewer corrections as training data: the photos people settled, with the detected display quad and the
+reading a person confirmed, written in the dataset format (``datasets/README.md``)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+
+from meterdata.manifest import MANIFEST_NAME, Sample, write_manifest
+
+from . import db
+from .service import Service
+
+EXTENSION = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "HEIC": "heic"}
+# Rejections that say what the photo is not: kept as unreadable examples.
+UNREADABLE = ("unclear_photo", "not_a_meter")
+
+
+def _split(meter: str) -> str:
+    """80/10/10 by meter, so a meter's photos never sit in two splits."""
+    bucket = int(hashlib.sha256(meter.encode()).hexdigest()[:8], 16) % 10
+    return "test" if bucket == 0 else "val" if bucket == 1 else "train"
+
+
+def export_reviews(svc: Service, out: Path, utility: str | None = None) -> int:
+    """Write every reviewer-settled submission (accepted, or rejected as unclear / not a meter) to ``out``;
+    returns how many. Consumer numbers are not written: the meter is named by a hash."""
+    images = out / "images"
+    images.mkdir(parents=True, exist_ok=True)
+    samples = []
+    with svc.sessions() as s:
+        q = (
+            select(db.Submission, db.Consumer)
+            .join(db.Consumer, db.Consumer.number == db.Submission.consumer_number)
+            .where(db.Submission.status.in_(("accepted", "rejected")))
+            .order_by(db.Submission.decided_at)
+        )
+        if utility:
+            q = q.where(db.Submission.utility == utility)
+        for sub, consumer in s.execute(q):
+            decision = sub.decision or {}
+            if decision.get("decided_by", "automatic") == "automatic":
+                continue
+            reasons = [r.get("message", "") for r in decision.get("reasons", [])]
+            readable = sub.status == "accepted"
+            if not readable and not any(why in " ".join(reasons) for why in ("not clear", "not show a meter")):
+                continue  # a wrong meter or a reused photo says nothing about reading
+            try:
+                data = svc.store.get(sub.photo_sha256)
+            except Exception:
+                continue
+            name = f"images/{sub.id}.{EXTENSION.get(sub.photo_type, 'jpg')}"
+            (out / name).write_bytes(data)
+            meter = hashlib.sha256(f"{consumer.utility}:{consumer.number}".encode()).hexdigest()[:12]
+            digits = None
+            if readable:
+                units, _, frac = sub.verified_reading.partition(".")
+                frac = frac.ljust(consumer.meter_decimals, "0")[: consumer.meter_decimals]
+                digits = (units + frac).rjust(consumer.meter_digits, "0")
+            quad = ((sub.reading or {}).get("display") or {}).get("quad")
+            samples.append(Sample(
+                image=name, digits=digits, decimals=consumer.meter_decimals if readable else 0, quad=quad,
+                kind="other", readable=readable, split=_split(meter), mode="kwh" if readable else None, meter=meter,
+                extra={"source": "review", "submission_id": sub.id, "reviewer": decision.get("decided_by"),
+                       "reader_value": decision.get("proposed_reading"), "typed": sub.typed_reading},
+            ))  # fmt: skip
+    write_manifest(out / MANIFEST_NAME, samples)
+    (out / "README.md").write_text(
+        f"# Reviewer corrections ({len(samples)} photos)\n\n"
+        f"Exported {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `meterverify data from-reviews`"
+        f"{f' for utility {utility}' if utility else ''}: photos a reviewer settled, with the display quad the "
+        "detector found and the reading the reviewer confirmed (rejected as unclear or not a meter: "
+        "`readable: false`). `kind` is `other` (not recorded per consumer); `meter` is a hash of the consumer, "
+        "and splits (80/10/10) never share a meter. The photos are consumers' own: keep this dataset inside the "
+        "utility's systems.\n"
+    )
+    return len(samples)
