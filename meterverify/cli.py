@@ -146,7 +146,9 @@ def data_import_digits(
 
 @data_app.command("from-reviews")
 def data_from_reviews(
-    out: Annotated[Path, typer.Option("--out", help="Dataset folder to write, e.g. datasets/reviews-2026-11.")],
+    out: Annotated[
+        Path, typer.Option("--out", help="Dataset folder to write, e.g. datasets/reviews-2026-11.")
+    ],
     utility: Annotated[str | None, typer.Option(help="Only this utility's reviews.")] = None,
 ) -> None:
     """Write the photos reviewers settled (with the detected quad and the confirmed reading) as a dataset."""

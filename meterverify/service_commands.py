@@ -272,7 +272,9 @@ def consumers_import(
     typer.echo(f"imported {result.consumers} consumers, {result.readings} readings")
 
 
-users_app = typer.Typer(help="Review UI accounts (roles: reviewer, supervisor), each in one utility.", no_args_is_help=True)
+users_app = typer.Typer(
+    help="Review UI accounts (roles: reviewer, supervisor), each in one utility.", no_args_is_help=True
+)
 
 
 @users_app.command("create")
@@ -281,7 +283,11 @@ def users_create(
     role: Annotated[str, typer.Option(help="reviewer or supervisor (audits, reopens, stats).")] = "reviewer",
     utility: Annotated[str, typer.Option(help="The utility whose queue the user works.")] = "default",
     password: Annotated[
-        str | None, typer.Option(help="At least 10 characters; asked for (hidden) when left out.", envvar="METERVERIFY_NEW_PASSWORD")
+        str | None,
+        typer.Option(
+            help="At least 10 characters; asked for (hidden) when left out.",
+            envvar="METERVERIFY_NEW_PASSWORD",
+        ),
     ] = None,
 ) -> None:
     """Create a review UI account. The password is stored as an argon2 hash."""

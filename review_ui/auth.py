@@ -46,7 +46,10 @@ class Reviewer:
 def create_user(s: Session, username: str, password: str, role: str, utility: str) -> db.User:
     if role not in ROLES:
         raise ValueError(f"role is {' or '.join(ROLES)}")
-    if not (3 <= len(username) <= 64) or not username.replace("-", "").replace("_", "").replace(".", "").isalnum():
+    if (
+        not (3 <= len(username) <= 64)
+        or not username.replace("-", "").replace("_", "").replace(".", "").isalnum()
+    ):
         raise ValueError("a username is 3-64 letters, digits, '.', '_' or '-'")
     if len(password) < 10:
         raise ValueError("a password has at least 10 characters")
@@ -79,7 +82,9 @@ class Sessions:
         self._login = URLSafeTimedSerializer(secret, salt="meterverify-review-login")
 
     def issue(self, user: db.User) -> str:
-        return self._session.dumps({"uid": user.id, "epoch": user.session_epoch, "csrf": secrets.token_urlsafe(24)})
+        return self._session.dumps(
+            {"uid": user.id, "epoch": user.session_epoch, "csrf": secrets.token_urlsafe(24)}
+        )
 
     def read(self, s: Session, cookie: str | None) -> Reviewer | None:
         if not cookie:

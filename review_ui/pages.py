@@ -101,7 +101,9 @@ def _filters(reason: str = "", area: str = "", meter: str = "") -> work.Filters:
 def login_form(request: Request, error: str = "") -> HTMLResponse:
     cookie, token = _sessions(request).login_token()
     response = _page(request, "login.html", csrf=token, error=error[:100])
-    response.set_cookie(auth.LOGIN_COOKIE, cookie, max_age=3600, httponly=True, samesite="strict", path="/review")
+    response.set_cookie(
+        auth.LOGIN_COOKIE, cookie, max_age=3600, httponly=True, samesite="strict", path="/review"
+    )
     return response
 
 
@@ -154,11 +156,15 @@ def next_item(request: Request, reviewer: Poster, reason: Annotated[str, Form()]
 
 
 def _to_next(request: Request, reviewer: auth.Reviewer, filters: work.Filters) -> Response:
-    query = urlencode({k: val for k, val in vars(filters).items() if val})
+    wanted = {k: val for k, val in vars(filters).items() if val}
     found = work.claim_next(_service(request), reviewer, filters)
     if found is None:
-        return RedirectResponse(f"/review/?{query}&note=the+queue+is+empty", status_code=303)
-    return RedirectResponse(f"/review/items/{found}?{query}", status_code=303)
+        return RedirectResponse(
+            f"/review/?{urlencode({**wanted, 'note': 'the queue is empty'})}", status_code=303
+        )
+    return RedirectResponse(
+        f"/review/items/{found}" + (f"?{urlencode(wanted)}" if wanted else ""), status_code=303
+    )
 
 
 # --- one item ----------------------------------------------------------------------------------------------
@@ -185,7 +191,8 @@ def _item(request: Request, reviewer: auth.Reviewer, submission_id: str, error: 
     return _page(
         request, "item.html", status, me=reviewer, sub=sub, consumer=consumer, reading=reading, decision=decision,
         read_digits=read_digits, typed_digits=typed_digits, chart=views.consumption_svg(history),
-        last=history[-1] if history else None, reused=reused, trail=trail, error=error,
+        last=history[-1] if history else None, reused=reused,
+        sent=sub.submitted_at.astimezone(svc.utility_config(sub.utility).window.tz), trail=trail, error=error,
         reject_reasons=work.REJECT_REASONS, filters=filters or work.Filters(), reasons=_REASON_WORDS,
         claimed_by_me=sub.claimed_by == reviewer.username and sub.status == v.NEEDS_REVIEW,
     )  # fmt: skip
@@ -199,11 +206,11 @@ def item_page(request: Request, submission_id: str, reviewer: Me, reason: str = 
         sub = s.get(db.Submission, submission_id[:36])
         if sub is None or sub.utility != reviewer.utility:
             raise HTTPException(404, "no such item")
-        status, holder = sub.status, sub.claimed_by
-        held = holder not in (None, reviewer.username) and sub.claim_until and sub.claim_until > db.utcnow()
-    if status == v.NEEDS_REVIEW and not work.claim(svc, reviewer, submission_id):
-        if held:
-            return _page(request, "claimed.html", 409, me=reviewer, holder=holder)
+        status = sub.status
+    if status == v.NEEDS_REVIEW and not work.claim(svc, reviewer, submission_id):  # another reviewer holds it
+        with svc.sessions() as s:
+            holder = s.get(db.Submission, submission_id[:36]).claimed_by
+        return _page(request, "claimed.html", 409, me=reviewer, holder=holder)
     return _item(request, reviewer, submission_id, filters=_filters(reason, area, meter))
 
 
@@ -220,7 +227,14 @@ def item_act(request: Request, submission_id: str, reviewer: Poster, action: Ann
     except work.ActionRefused as e:
         if e.code == "not_found":
             raise HTTPException(404, "no such item") from None
-        return _item(request, reviewer, submission_id, error=str(e), status=409 if e.code in ("not_claimed", "not_in_review") else 422, filters=filters)
+        return _item(
+            request,
+            reviewer,
+            submission_id,
+            error=str(e),
+            status=409 if e.code in ("not_claimed", "not_in_review") else 422,
+            filters=filters,
+        )
     return _to_next(request, reviewer, filters)  # the next item at once
 
 

@@ -42,7 +42,10 @@ class Filters:
         if self.meter:
             digits, _, decimals = self.meter.partition("+")
             if digits.isdigit() and decimals.isdigit():
-                clauses += [db.Consumer.meter_digits == int(digits), db.Consumer.meter_decimals == int(decimals)]
+                clauses += [
+                    db.Consumer.meter_digits == int(digits),
+                    db.Consumer.meter_decimals == int(decimals),
+                ]
         return and_(*clauses)
 
 
@@ -55,7 +58,9 @@ def _free(reviewer: Reviewer, now: datetime):
                db.Submission.claimed_by == reviewer.username)  # fmt: skip
 
 
-def queue(s: Session, reviewer: Reviewer, filters: Filters, limit: int = 50) -> list[tuple[db.Submission, db.Consumer]]:
+def queue(
+    s: Session, reviewer: Reviewer, filters: Filters, limit: int = 50
+) -> list[tuple[db.Submission, db.Consumer]]:
     """The oldest items first, with their consumers."""
     q = _joined(select(db.Submission, db.Consumer)).where(filters.where(reviewer))
     return list(s.execute(q.order_by(db.Submission.received_at).limit(limit)).all())
@@ -182,7 +187,15 @@ def reopen(svc: Service, supervisor: Reviewer, submission_id: str, why: str) -> 
     except ValueError as e:
         raise ActionRefused("not_decided", str(e)) from None
     with svc.sessions.begin() as s:
-        _log(s, supervisor, submission_id, "reopen", before, {"status": v.NEEDS_REVIEW, "verified_reading": None}, why)
+        _log(
+            s,
+            supervisor,
+            submission_id,
+            "reopen",
+            before,
+            {"status": v.NEEDS_REVIEW, "verified_reading": None},
+            why,
+        )
 
 
 def _log(s: Session, who: Reviewer, submission_id: str, action: str, before: dict, after: dict, reason: str = "",
@@ -224,7 +237,11 @@ def stats(s: Session, reviewer: Reviewer, since: datetime) -> dict:
     for username, p in sorted(people.items()):
         if not p["cleared"]:
             continue
-        span_h = max((p["times"][-1] - p["times"][0]).total_seconds() / 3600, 1 / 60) if len(p["times"]) > 1 else 1 / 60
+        span_h = (
+            max((p["times"][-1] - p["times"][0]).total_seconds() / 3600, 1 / 60)
+            if len(p["times"]) > 1
+            else 1 / 60
+        )
         out.append({"reviewer": username, "cleared": p["cleared"], "per_hour": p["cleared"] / span_h,
                     "agreement": p["agree"] / p["accepted"] if p["accepted"] else None})  # fmt: skip
     waiting = s.scalars(

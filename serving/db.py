@@ -101,7 +101,7 @@ class Submission(Base):
         UniqueConstraint("api_key_id", "idempotency_key", name="uq_submissions_idempotency"),
         Index("ix_submissions_status_updated", "status", "updated_at"),
         Index("ix_submissions_consumer_month", "consumer_number", "month"),
-        Index("ix_submissions_utility_status", "utility", "status"),
+        Index("ix_submissions_utility_status", "utility", "status", "received_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -128,6 +128,13 @@ class Submission(Base):
     # When the job last reached the queue (None: never, the broker was down) and until when a worker holds it.
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Review: the reason codes (" code code ", for the queue's filter), who holds the item and until when,
+    # who skipped it last; ``revision`` counts reopenings (each decision is an event of its own).
+    review_reasons: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    claim_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    skipped_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     reading: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # vision.read's result
     decision: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # verification.Decision.to_dict()
@@ -154,12 +161,13 @@ class Event(Base):
 
     __tablename__ = "events"
     __table_args__ = (
-        UniqueConstraint("submission_id", "type", name="uq_events_submission_type"),
+        UniqueConstraint("submission_id", "type", "revision", name="uq_events_submission_type"),
         Index("ix_events_utility_seq", "utility", "seq"),
     )
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     utility: Mapped[str] = mapped_column(String(32), default="default")
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # the submission's
     id: Mapped[str] = mapped_column(String(36), unique=True)
     type: Mapped[str] = mapped_column(String(40))
     submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"))
@@ -216,3 +224,40 @@ class Draw(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     report: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # set when run
     run_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class User(Base):
+    """A review UI account: a reviewer or a supervisor of one utility."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))  # argon2id
+    role: Mapped[str] = mapped_column(String(16))
+    utility: Mapped[str] = mapped_column(String(32))
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)  # bumped: every session cookie dies
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ReviewAction(Base):
+    """The audit trail: every reviewer and supervisor action, before and after."""
+
+    __tablename__ = "review_actions"
+    __table_args__ = (
+        Index("ix_review_actions_submission", "submission_id"),
+        Index("ix_review_actions_utility_at", "utility", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"))
+    utility: Mapped[str] = mapped_column(String(32))
+    username: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(20))
+    before: Mapped[dict] = mapped_column(JSON)
+    after: Mapped[dict] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    reader_value: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    typed: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

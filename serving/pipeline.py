@@ -12,7 +12,7 @@ import time
 import uuid
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 import verification as v
@@ -28,6 +28,7 @@ log = logging.getLogger("meterverify.pipeline")
 FINAL = (v.ACCEPTED, v.REJECTED)
 DECIDED = (v.ACCEPTED, v.NEEDS_REVIEW, v.REJECTED)
 EVENT_DECIDED = "submission.decided"
+EVENT_REOPENED = "submission.reopened"
 PHASH_BANDS = 8
 # A submission whose processing failed this often goes to a reviewer instead of being tried forever.
 MAX_ATTEMPTS = 5
@@ -142,6 +143,38 @@ def settle(
         metrics.DECISIONS.labels(settled.status, "reviewer").inc()
 
 
+def reopen(svc: Service, submission_id: str, supervisor: str, why: str) -> None:
+    """A supervisor sends a final decision back to review. Billing receives ``submission.reopened`` (the
+    earlier verified reading is withdrawn); the next decision is a new ``submission.decided`` event.
+
+    Raises ``LookupError`` for no such submission, ``ValueError`` when it is not decided."""
+    with svc.decision_lock(), svc.sessions.begin() as s:
+        sub = s.get(db.Submission, submission_id)
+        if sub is None:
+            raise LookupError(submission_id)
+        if sub.status not in FINAL:
+            raise ValueError(f"submission is {sub.status}, not decided")
+        _lock_consumer(s, sub.consumer_number)
+        decision = dict(sub.decision)
+        decision["reasons"] = [r for r in decision["reasons"] if r["code"] != "rejected_by_reviewer"] + [
+            {"code": "reopened", "outcome": "review", "message": f"reopened by {supervisor}: {why}"[:500],
+             "evidence": {"supervisor": supervisor, "was": sub.status, "verified_reading": sub.verified_reading}}
+        ]  # fmt: skip
+        decision.update(status=v.NEEDS_REVIEW, verified_reading=None, lucky_draw_eligible=False,
+                        lucky_draw_reason="in review")  # fmt: skip
+        s.execute(delete(db.PastReading).where(db.PastReading.submission_id == sub.id))
+        sub.status, sub.decision, sub.verified_reading, sub.lucky_draw_eligible = (
+            v.NEEDS_REVIEW,
+            decision,
+            None,
+            False,
+        )
+        sub.review_reasons = f" {' '.join(r['code'] for r in decision['reasons'])} "
+        sub.revision, sub.updated_at, sub.decided_at = sub.revision + 1, db.utcnow(), None
+        s.flush()
+        _emit(s, sub, EVENT_REOPENED)
+
+
 def _lock_consumer(s: Session, number: str) -> db.Consumer:
     # Row lock on PostgreSQL: two submissions of one consumer are decided one after the other, so the
     # history and the one-draw-entry-a-month rule see each other. (SQLite: the service's decision lock.)
@@ -239,6 +272,9 @@ def _record(
             decided_at=now,
             updated_at=now,
             lease_until=None,
+            review_reasons=_codes(decision) if decision.status == v.NEEDS_REVIEW else None,
+            claimed_by=None,
+            claim_until=None,
         )
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -271,9 +307,18 @@ def _emit_decided(s: Session, sub: db.Submission, on: date) -> None:
                     submission_id=sub.id,
                 )
             )
+    _emit(s, sub, EVENT_DECIDED)
+
+
+def _codes(decision: v.Decision) -> str:
+    return f" {' '.join(decision.reasons)} "  # spaces around each code: the review queue filters with LIKE
+
+
+def _emit(s: Session, sub: db.Submission, event_type: str) -> None:
+    """An event for billing (the feed) and a delivery to each of the utility's endpoints (the outbox)."""
     event = db.Event(
-        id=str(uuid.uuid4()), type=EVENT_DECIDED, submission_id=sub.id, utility=sub.utility,
-        payload=submission_view(sub),
+        id=str(uuid.uuid4()), type=event_type, submission_id=sub.id, utility=sub.utility,
+        revision=sub.revision, payload=submission_view(sub),
     )  # fmt: skip
     s.add(event)
     s.flush()

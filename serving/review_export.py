@@ -46,7 +46,9 @@ def export_reviews(svc: Service, out: Path, utility: str | None = None) -> int:
                 continue
             reasons = [r.get("message", "") for r in decision.get("reasons", [])]
             readable = sub.status == "accepted"
-            if not readable and not any(why in " ".join(reasons) for why in ("not clear", "not show a meter")):
+            if not readable and not any(
+                why in " ".join(reasons) for why in ("not clear", "not show a meter")
+            ):
                 continue  # a wrong meter or a reused photo says nothing about reading
             try:
                 data = svc.store.get(sub.photo_sha256)

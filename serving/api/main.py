@@ -13,6 +13,7 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException
 
+import review_ui
 from meterverify.settings import Settings, get_settings
 
 from .. import metrics
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     )
     for module in (submissions, consumers, feed, webhooks, keys, draws, health):
         app.include_router(module.router)
+    review_ui.mount(app)
     app.add_middleware(
         BodyLimit,
         max_bytes=settings.max_photo_bytes + 1024 * 1024,  # a photo and its form fields

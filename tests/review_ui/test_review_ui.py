@@ -120,6 +120,7 @@ def _sign_in(browser, site: Site, username: str):
     page = context.new_page()
     page.goto(f"{site.base}/review/")
     assert page.url.endswith("/review/login")
+    page.wait_for_function("document.activeElement && document.activeElement.name === 'username'")
     page.keyboard.type(username)  # the username field has the focus
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
