@@ -13,10 +13,12 @@ from meterdata.manifest import MANIFEST_NAME, Sample, write_manifest
 
 from . import db
 from .service import Service
+from .store import PhotoMissing, StoreUnavailable
 
 EXTENSION = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "HEIC": "heic"}
-# Rejections that say what the photo is not: kept as unreadable examples.
-UNREADABLE = ("unclear_photo", "not_a_meter")
+# Rejections that say the photo cannot be read (the review UI's reasons, or an API reviewer's own words):
+# kept as unreadable examples. A wrong meter or a reused photo says nothing about reading.
+UNREADABLE_WORDS = ("unclear", "not clear", "not a meter", "not show a meter", "blurred", "blurry")
 
 
 def _split(meter: str) -> str:
@@ -44,16 +46,18 @@ def export_reviews(svc: Service, out: Path, utility: str | None = None) -> int:
             decision = sub.decision or {}
             if decision.get("decided_by", "automatic") == "automatic":
                 continue
-            reasons = [r.get("message", "") for r in decision.get("reasons", [])]
+            rejection = " ".join(
+                r["message"].lower()
+                for r in decision.get("reasons", [])
+                if r["code"] == "rejected_by_reviewer"
+            )
             readable = sub.status == "accepted"
-            if not readable and not any(
-                why in " ".join(reasons) for why in ("not clear", "not show a meter")
-            ):
-                continue  # a wrong meter or a reused photo says nothing about reading
+            if not readable and not any(words in rejection for words in UNREADABLE_WORDS):
+                continue
             try:
                 data = svc.store.get(sub.photo_sha256)
-            except Exception:
-                continue
+            except (PhotoMissing, StoreUnavailable):
+                continue  # the export goes on; the card counts what was written
             name = f"images/{sub.id}.{EXTENSION.get(sub.photo_type, 'jpg')}"
             (out / name).write_bytes(data)
             meter = hashlib.sha256(f"{consumer.utility}:{consumer.number}".encode()).hexdigest()[:12]

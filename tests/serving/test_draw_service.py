@@ -137,3 +137,19 @@ def test_the_audit_notebook_runs_on_the_month(api: Api, month: dict[str, str], t
     assert "draw verified: all checks hold" in text
     images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     assert len(images) >= 3  # by day, by area, reasons / review share
+
+
+def test_reviewer_corrections_become_a_dataset(api: Api, month: dict[str, str], tmp_path: Path) -> None:
+    from meterdata.manifest import load_manifest
+    from serving.review_export import export_reviews
+
+    out = tmp_path / "reviews"
+    by_people = {sid for sid in month.values() if api.wait(sid)["decided_by"] != "automatic"}
+    assert export_reviews(api.svc, out) == len(by_people)
+    samples = {s.extra["submission_id"]: s for s in load_manifest(out / "manifest.jsonl")}
+    assert set(samples) == by_people  # the reviewer-accepted, the one rejected as unclear, perhaps the repeat
+    reviewed = samples[month["reviewed"]]
+    assert reviewed.value == api.photos[1].value and reviewed.readable and reviewed.quad is not None
+    assert (out / reviewed.image).read_bytes() == api.photos[1].data
+    assert api.numbers[1] not in (out / "manifest.jsonl").read_text()  # consumers are not named
+    assert month["rejected"] in samples and not samples[month["rejected"]].readable  # rejected as unclear
