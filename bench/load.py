@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 from bench.latency import phone_jpeg  # noqa: E402
 from meterdata.synth import render_photo  # noqa: E402
 from tests.services.seaweedfs import start_seaweedfs  # noqa: E402
+from tests.serving.helpers import Receiver  # noqa: E402
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 AMQP = "amqp://guest:guest@127.0.0.1:5672//"
@@ -120,7 +121,7 @@ def main(args: argparse.Namespace) -> int:
         wait_ready(base)
         receiver = None
         if args.receiver_delay:
-            receiver = SlowReceiver(args.receiver_delay)
+            receiver = Receiver(delay=args.receiver_delay).start()
             admin = subprocess.run([meterverify(), "keys", "create", "--scope", "admin", "--name", "load-admin"],
                                    env=env, check=True, capture_output=True, text=True).stdout.strip()  # fmt: skip
             r = httpx.post(
@@ -129,6 +130,7 @@ def main(args: argparse.Namespace) -> int:
                 json={"url": receiver.url},
             )
             r.raise_for_status()
+            receiver.secret = r.json()["secret"]
             start(
                 "worker",
                 "--queue",
@@ -150,7 +152,9 @@ def main(args: argparse.Namespace) -> int:
         decided = wait_decided(env["METERVERIFY_DATABASE_URL"].replace("+psycopg", ""), sent, args.timeout)
         code = report(sent, decided, env["METERVERIFY_DATABASE_URL"].replace("+psycopg", ""))
         if receiver is not None:
-            print(f"webhooks received by the slow receiver when the last decision was made: {receiver.count}")
+            print(
+                f"webhooks received by the slow receiver when the last decision was made: {len(receiver.events)}"
+            )
             receiver.stop()
         return code
     finally:
@@ -166,36 +170,6 @@ def main(args: argparse.Namespace) -> int:
         with psycopg.connect(POSTGRES, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         print(f"logs in {work}")
-
-
-class SlowReceiver:
-    """A billing webhook endpoint that takes ``delay`` seconds to answer each event."""
-
-    def __init__(self, delay: float) -> None:
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-        from threading import Lock, Thread
-
-        self.count, lock = 0, Lock()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                self.rfile.read(int(self.headers["Content-Length"]))
-                time.sleep(delay)
-                with lock:
-                    outer.count += 1
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
-
-    def stop(self) -> None:
-        self.server.shutdown()
 
 
 def make_photos(n: int) -> tuple[list[tuple[bytes, str, str]], str]:

@@ -72,6 +72,12 @@ def data_synth(
     workers: Annotated[
         int, typer.Option("--workers", min=0, help="Processes (0: one per core). Does not change the output.")
     ] = 0,
+    meter_type: Annotated[
+        Path | None,
+        typer.Option(
+            "--type", help="A meter type spec (TOML, see meterdata/synth/meter_type.py): only that meter."
+        ),
+    ] = None,
 ) -> None:
     """Render synthetic photos of Indian kWh meters (LCD and drum) with exact labels.
 
@@ -83,7 +89,15 @@ def data_synth(
     if split not in ("train", "val", "test", "auto"):
         raise typer.BadParameter("expected train, val, test or auto", param_hint="--split")
     start = time.perf_counter()
-    samples = generate(n, seed, out, _parse_size(size), split, workers or None, max_side=max_side)
+    from meterdata.synth.meter_type import MeterType
+
+    try:
+        spec = MeterType.load(meter_type) if meter_type else None
+    except (OSError, ValueError) as e:
+        raise typer.BadParameter(str(e), param_hint="--type") from None
+    samples = generate(
+        n, seed, out, _parse_size(size), split, workers or None, max_side=max_side, meter_type=spec
+    )
     took = time.perf_counter() - start
     readable = sum(s.readable for s in samples)
     typer.echo(

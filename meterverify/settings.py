@@ -106,6 +106,10 @@ class Settings(BaseSettings):
     webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Hosts allowed although internal (comma-separated in the env)"
     )
+    models_path: Path | None = Field(
+        None,
+        description="Where promoted models live (a shared folder in distributed mode); default var_dir/models",
+    )
     utilities_dir: Path | None = Field(
         None, description="<utility>.toml verification thresholds; default built in"
     )
@@ -133,6 +137,11 @@ class Settings(BaseSettings):
     @property
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.var_dir / 'meterverify.db').resolve()}"
+
+    @property
+    def models_dir(self) -> Path:
+        """Promoted models and ``served.json``: shared by every serve and worker process."""
+        return self.models_path or self.var_dir / "models"
 
     @property
     def photo_dir(self) -> Path:

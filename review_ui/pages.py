@@ -80,6 +80,14 @@ def supervisor(reviewer: Me) -> auth.Reviewer:
 Supervisor = Annotated[auth.Reviewer, Depends(supervisor)]
 
 
+def _mine(s, reviewer: auth.Reviewer, submission_id: str) -> db.Submission:
+    """The reviewer's utility's submission, or a 404 (another utility's items do not exist here)."""
+    sub = s.get(db.Submission, submission_id[:36])
+    if sub is None or sub.utility != reviewer.utility:
+        raise HTTPException(404, "no such item")
+    return sub
+
+
 def _page(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
     start = time.perf_counter()
     response = templates.TemplateResponse(request, name, context, status_code=status)
@@ -174,9 +182,7 @@ def _item(request: Request, reviewer: auth.Reviewer, submission_id: str, error: 
           filters: work.Filters | None = None) -> HTMLResponse:  # fmt: skip
     svc = _service(request)
     with svc.sessions() as s:
-        sub = s.get(db.Submission, submission_id[:36])
-        if sub is None or sub.utility != reviewer.utility:
-            raise HTTPException(404, "no such item")
+        sub = _mine(s, reviewer, submission_id)
         consumer = s.get(db.Consumer, sub.consumer_number)
         history = s.scalars(
             select(db.PastReading).where(db.PastReading.consumer_number == sub.consumer_number)
@@ -203,9 +209,7 @@ def item_page(request: Request, submission_id: str, reviewer: Me, reason: str = 
               meter: str = "") -> HTMLResponse:  # fmt: skip
     svc = _service(request)
     with svc.sessions() as s:
-        sub = s.get(db.Submission, submission_id[:36])
-        if sub is None or sub.utility != reviewer.utility:
-            raise HTTPException(404, "no such item")
+        sub = _mine(s, reviewer, submission_id)
         status = sub.status
     if status == v.NEEDS_REVIEW and not work.claim(svc, reviewer, submission_id):  # another reviewer holds it
         with svc.sessions() as s:
@@ -242,9 +246,7 @@ def item_act(request: Request, submission_id: str, reviewer: Poster, action: Ann
 def item_photo(request: Request, submission_id: str, reviewer: Me) -> Response:
     svc = _service(request)
     with svc.sessions() as s:
-        sub = s.get(db.Submission, submission_id[:36])
-        if sub is None or sub.utility != reviewer.utility:
-            raise HTTPException(404, "no such item")
+        sub = _mine(s, reviewer, submission_id)
         digest, fmt = sub.photo_sha256, sub.photo_type
     try:
         data = svc.store.get(digest)
@@ -259,9 +261,7 @@ def item_display(request: Request, submission_id: str, reviewer: Me) -> Response
     """The display, cut out along the detected quad and straightened."""
     svc = _service(request)
     with svc.sessions() as s:
-        sub = s.get(db.Submission, submission_id[:36])
-        if sub is None or sub.utility != reviewer.utility:
-            raise HTTPException(404, "no such item")
+        sub = _mine(s, reviewer, submission_id)
         quad = ((sub.reading or {}).get("display") or {}).get("quad")
         digest = sub.photo_sha256
     if not quad:

@@ -102,12 +102,22 @@ def _read(svc: Service, digest: str, typed: str, meter: Meter | None) -> dict:
     except PhotoMissing:
         return _unreadable("photo_missing", "the photo is missing from the store")
     start = time.perf_counter()
+    reader = svc.reader
     try:
-        reading = svc.reader.verify(data, typed, meter).to_dict()
+        reading = reader.verify(data, typed, meter).to_dict()
     except Exception:  # a bug in reading must not lose the submission: a person looks at it instead
         log.exception("reading photo %s failed", digest)
         return _unreadable("reader_error", "the photo could not be read (internal error)")
     metrics.READ_SECONDS.observe(time.perf_counter() - start)
+    reading["reader_version"] = getattr(reader, "version", "shipped")
+    shadow = svc.models.shadow
+    if shadow is not None:  # a candidate reads beside the served model; decisions never look at it
+        try:
+            seen = shadow.read(data, meter)
+            reading["shadow"] = {"version": shadow.version, "value": seen.value,
+                                 "confidence": seen.confidence, "readable": seen.readable}  # fmt: skip
+        except Exception:
+            log.exception("the shadow reader failed on photo %s", digest)
     return reading
 
 

@@ -47,10 +47,15 @@ class Service:
         return cls(settings, engine, make_sessionmaker(engine), make_store(settings))
 
     @cached_property
-    def reader(self):
-        from vision.reader import default_reader
+    def models(self):
+        from .models import ServedModels
 
-        return default_reader()
+        return ServedModels(self.settings.models_dir)
+
+    @property
+    def reader(self):
+        """The reader being served now (a promotion is picked up within seconds, without a restart)."""
+        return self.models.reader
 
     def decision_lock(self) -> AbstractContextManager:
         return self._decision_lock or nullcontext()

@@ -144,9 +144,11 @@ class Calibrator:
 class MeterReader:
     """Loads the models once; ``read`` is safe to call from many threads (ONNX Runtime sessions are)."""
 
-    def __init__(self) -> None:
+    def __init__(self, reader_weights: Path | None = None, version: str = "shipped") -> None:
+        """``reader_weights``: our CRNN's ONNX file (a promoted version; default the shipped one)."""
+        self.version = version
         self.detector = DisplayDetector()
-        self.reader = DigitReader()
+        self.reader = DigitReader(reader_weights) if reader_weights else DigitReader()
         self.locator = Locator(TextDetector(), TextRecognizer())
         # PP-OCRv4 fine-tuned on meter strips reads the chosen register; the general one finds it (it still
         # knows letters: serial numbers, labels, dates). Absent, the general one reads too.

@@ -12,6 +12,7 @@ import cv2
 from tqdm import tqdm
 
 from ..manifest import MANIFEST_NAME, Sample, write_manifest
+from .meter_type import MeterType
 from .scene import render_photo
 
 # With ``split="auto"`` a photo's split follows from its index alone, so it is stable across runs.
@@ -22,9 +23,9 @@ def _split_for(index: int, split: str) -> str:
     return _AUTO_SPLITS[index % len(_AUTO_SPLITS)] if split == "auto" else split
 
 
-def _render_one(args: tuple[int, int, tuple[int, int] | None, int | None, str, str]) -> Sample:
-    seed, index, size, max_side, split, out = args
-    jpeg, sample = render_photo(seed, index, size, _split_for(index, split), max_side)
+def _render_one(args: tuple) -> Sample:
+    seed, index, size, max_side, split, out, meter_type = args
+    jpeg, sample = render_photo(seed, index, size, _split_for(index, split), max_side, meter_type)
     (Path(out) / sample.image).write_bytes(jpeg)
     return sample
 
@@ -38,12 +39,14 @@ def generate(
     workers: int | None = None,
     progress: bool = True,
     max_side: int | None = None,
+    meter_type: MeterType | None = None,
 ) -> list[Sample]:
-    """Render ``n`` photos into ``out``; the result depends on ``seed`` and ``n`` only, not on ``workers``."""
+    """Render ``n`` photos into ``out``; the result depends on ``seed``, ``n`` and ``meter_type`` only, not
+    on ``workers``. ``meter_type``: every photo shows a meter of that type."""
     out = Path(out)
     (out / "images").mkdir(parents=True, exist_ok=True)
     workers = workers or os.cpu_count() or 1
-    jobs = [(seed, i, size, max_side, split, str(out)) for i in range(n)]
+    jobs = [(seed, i, size, max_side, split, str(out), meter_type) for i in range(n)]
     bar = tqdm(total=n, desc="rendering", unit="photo", disable=not progress)
     samples: list[Sample] = []
     if workers == 1:

@@ -13,6 +13,7 @@ import numpy as np
 
 from .drum import render_counter
 from .lcd import render_panel
+from .meter_type import MeterType
 
 MAKERS = (
     "SECURE",
@@ -95,7 +96,9 @@ def _boxes_to_corners(boxes: list[tuple[float, float, float, float]], dx: float,
     )
 
 
-def render_face(rng: np.random.Generator, width: int, kind: str, lit: bool = True) -> Face:
+def render_face(
+    rng: np.random.Generator, width: int, kind: str, lit: bool = True, meter_type: MeterType | None = None
+) -> Face:
     """Draw a meter face ``width`` pixels wide holding an LCD (``lcd7seg``) or a drum counter."""
     three_phase = rng.random() < 0.3
     height = int(width * (rng.uniform(0.95, 1.25) if three_phase else rng.uniform(1.15, 1.6)))
@@ -140,7 +143,7 @@ def render_face(rng: np.random.Generator, width: int, kind: str, lit: bool = Tru
         display = render_counter(rng, int(disp_w * rng.uniform(0.18, 0.26)))
         mode, roll, lit = "kwh", display.roll, True
     else:
-        display = render_panel(rng, int(disp_w * rng.uniform(0.22, 0.36)), lit)
+        display = render_panel(rng, int(disp_w * rng.uniform(0.22, 0.36)), lit, meter_type)
         mode, roll, lit = display.mode, None, display.lit
     dimg = display.image
     scale = min(disp_w / dimg.shape[1], width * 0.86 / dimg.shape[1])

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .meter_type import MeterType
+
 # Segments a..g: top, top-right, bottom-right, bottom, bottom-left, top-left, middle.
 _SEGMENTS = {
     "0": "abcdef",
@@ -42,33 +44,35 @@ class Panel:
 
 
 def _segment_polygons(
-    x: float, y: float, w: float, h: float, t: float, slant: float
+    x: float, y: float, w: float, h: float, t: float, slant: float, style: str = "hex"
 ) -> dict[str, np.ndarray]:
-    """Hexagonal bars for a digit cell at (x, y) of size w x h, bar thickness t, italic slant."""
-    g = t * 0.18  # gap between neighbouring bars
+    """Bars for a digit cell at (x, y) of size w x h, bar thickness t, italic slant. ``style``: hex (pointed
+    ends), rect (square ends, wider gaps) or thin (hairline bars)."""
+    g = t * (0.18 if style == "hex" else 0.6)  # gap between neighbouring bars
     half = t / 2
+    tip = half if style == "hex" else 0.0  # how far a bar's end is pointed
     ym = y + h / 2
 
     def hbar(yc: float) -> list[tuple[float, float]]:
         x0, x1 = x + g, x + w - g
         return [
             (x0, yc),
-            (x0 + half, yc - half),
-            (x1 - half, yc - half),
+            (x0 + tip, yc - half),
+            (x1 - tip, yc - half),
             (x1, yc),
-            (x1 - half, yc + half),
-            (x0 + half, yc + half),
+            (x1 - tip, yc + half),
+            (x0 + tip, yc + half),
         ]
 
     def vbar(xc: float, y0: float, y1: float) -> list[tuple[float, float]]:
         y0, y1 = y0 + g, y1 - g
         return [
             (xc, y0),
-            (xc + half, y0 + half),
-            (xc + half, y1 - half),
+            (xc + half, y0 + tip),
+            (xc + half, y1 - tip),
             (xc, y1),
-            (xc - half, y1 - half),
-            (xc - half, y0 + half),
+            (xc - half, y1 - tip),
+            (xc - half, y0 + tip),
         ]
 
     top, bottom = y + half, y + h - half
@@ -137,21 +141,48 @@ def _pick_content(rng: np.random.Generator) -> tuple[str, str, int, list[int]]:
     return "segment_test", "8" * n, 0, list(range(1, n))
 
 
-def render_panel(rng: np.random.Generator, height: int, lit: bool = True) -> Panel:
-    """Draw one LCD panel about ``height`` pixels tall."""
-    mode, text, decimals, dots = _pick_content(rng)
+def _type_content(spec: MeterType, rng: np.random.Generator) -> tuple[str, str, int, list[int]]:
+    """A kWh reading on a meter of type ``spec``."""
+    n, decimals = spec.digits, spec.decimals
+    value = int(rng.integers(0, 10 ** int(rng.integers(2, n + 1))))
+    text = str(value).zfill(n)
+    if not spec.leading_zeros:
+        keep = max(len(text.lstrip("0")), decimals + 1)
+        text = " " * (n - keep) + text[n - keep :]
+    dots = [n - decimals] if decimals and spec.decimal_marking == "point" else []
+    return "kwh", text, decimals, dots
+
+
+def render_panel(
+    rng: np.random.Generator, height: int, lit: bool = True, meter_type: MeterType | None = None
+) -> Panel:
+    """Draw one LCD panel about ``height`` pixels tall: of a random style, or of ``meter_type`` (its
+    proportions and colours, each varied by a few percent, as two meters of one type differ)."""
+    spec = meter_type
+    mode, text, decimals, dots = _pick_content(rng) if spec is None else _type_content(spec, rng)
     cells = len(text)
     digit_h = height * rng.uniform(0.48, 0.62)
-    digit_w = digit_h * rng.uniform(0.46, 0.62)
-    pitch = digit_w * rng.uniform(1.18, 1.42)
-    thickness = digit_h * rng.uniform(0.09, 0.15)
-    slant = rng.uniform(0.0, 0.2) if rng.random() < 0.7 else 0.0
+    if spec is None:
+        digit_w = digit_h * rng.uniform(0.46, 0.62)
+        pitch = digit_w * rng.uniform(1.18, 1.42)
+        thickness = digit_h * rng.uniform(0.09, 0.15)
+        slant = rng.uniform(0.0, 0.2) if rng.random() < 0.7 else 0.0
+    else:
+        digit_w = digit_h * spec.digit_aspect * rng.uniform(0.96, 1.04)
+        pitch = digit_w * spec.pitch * rng.uniform(0.97, 1.03)
+        thin = 0.4 if spec.segment_style == "thin" else 1.0
+        thickness = digit_h * spec.thickness * thin * rng.uniform(0.92, 1.08)
+        slant = spec.slant * rng.uniform(0.9, 1.1)
+    style = spec.segment_style if spec is not None else "hex"
     margin_x = height * rng.uniform(0.18, 0.35)
     label_w = height * rng.uniform(0.5, 0.9)  # room for "kWh" and icons on the right
     width = int(margin_x * 2 + pitch * (cells - 1) + digit_w + label_w)
 
     backlit = lit and rng.random() < 0.35
-    if backlit:
+    if spec is not None:
+        base = spec.background[::-1]  # RGB in the spec, BGR here
+        ink = np.array(spec.ink[::-1], np.float32)
+    elif backlit:
         base = rng.choice([(60, 200, 150), (90, 210, 190), (200, 190, 90), (150, 215, 210)])
         ink = np.array((35, 45, 30), np.float32)
     else:
@@ -168,13 +199,15 @@ def render_panel(rng: np.random.Generator, height: int, lit: bool = True) -> Pan
 
     top = (height - digit_h) * rng.uniform(0.35, 0.65)
     ghost = rng.uniform(0.02, 0.14) if rng.random() < 0.6 else 0.0  # unpowered segments show faintly
+    if spec is not None:
+        ghost = spec.ghost * rng.uniform(0.7, 1.3)
     fade = rng.random() < 0.15  # worn panels: some segments weak
-    variants = {k: v for k, v in _VARIANTS.items() if rng.random() < 0.3}
+    variants = {k: v for k, v in _VARIANTS.items() if rng.random() < 0.3} if spec is None else {}
     boxes: list[tuple[float, float, float, float]] = []
     shown = ""
     for i, ch in enumerate(text):
         x = margin_x + i * pitch
-        polys = _segment_polygons(x, top, digit_w, digit_h, thickness, slant)
+        polys = _segment_polygons(x, top, digit_w, digit_h, thickness, slant, style)
         on = variants.get(ch, _SEGMENTS.get(ch, ""))
         for name, pts in polys.items():
             if lit and name in on:
@@ -210,8 +243,8 @@ def render_panel(rng: np.random.Generator, height: int, lit: bool = True) -> Pan
     scale = height / 90
     labels = {"kwh": "kWh", "kw_md": "kW MD", "date": "DATE", "time": "TIME", "segment_test": "kWh kVAh"}
     if lit:
-        label = labels[mode]
-        if mode == "kwh" and rng.random() < 0.15:
+        label = labels[mode] if spec is None else spec.label
+        if spec is None and mode == "kwh" and rng.random() < 0.15:
             label = "Cum kWh"
         cv2.putText(
             img,

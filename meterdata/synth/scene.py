@@ -13,6 +13,7 @@ import numpy as np
 
 from ..manifest import Sample
 from .housing import Face, render_face
+from .meter_type import MeterType
 
 # Phone photos are mostly 4:3; the larger sizes are rarer because uploads are often downscaled.
 SIZES = (
@@ -298,10 +299,12 @@ def render_photo(
     size: tuple[int, int] | None = None,
     split: str = "train",
     max_side: int | None = None,
+    meter_type: MeterType | None = None,
 ) -> tuple[bytes, Sample]:
     """Render photo ``index`` of the set seeded ``seed``; returns the JPEG bytes and its manifest entry.
 
     ``size`` fixes the photo size; otherwise it is drawn from phone sizes, at most ``max_side`` wide or tall.
+    ``meter_type``: every photo shows a lit LCD meter of that type (``meterdata.synth.meter_type``).
     """
     rng = np.random.default_rng([seed, index])
     if size is None:
@@ -318,12 +321,12 @@ def render_photo(
     face: Face | None = None
     hom = None
     effects: list[str] = []
-    if kind_roll >= 0.06:  # 6% of photos hold no meter at all
-        kind = "drum" if kind_roll < 0.3 else "lcd7seg"
-        lit = not (kind == "lcd7seg" and rng.random() < 0.04)
+    if meter_type is not None or kind_roll >= 0.06:  # 6% of photos hold no meter at all
+        kind = "drum" if kind_roll < 0.3 and meter_type is None else "lcd7seg"
+        lit = meter_type is not None or not (kind == "lcd7seg" and rng.random() < 0.04)
         target_w = min(w, h) * rng.uniform(0.35, 1.0)
         face_w = int(min(MAX_FACE, max(240, target_w)))
-        face = render_face(rng, face_w, kind, lit)
+        face = render_face(rng, face_w, kind, lit, meter_type)
         fill = (0.45, 1.3) if rng.random() < 0.9 else (0.2, 0.45)
         hom = _place(rng, face.image.shape[1], face.image.shape[0], w, h, fill)
         _warp_into(img, face.image, face.alpha, hom)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -63,10 +64,12 @@ IN_WINDOW = "2026-11-02T10:00:00+05:30"
 
 @dataclass
 class Receiver:
-    """A billing system's webhook endpoint: checks each signature, keeps the events, can be 'down' (503)."""
+    """A billing system's webhook endpoint: checks each signature, keeps the events, can be 'down' (503) or
+    slow (answers after ``delay`` seconds)."""
 
     secret: str = ""
     down: bool = False
+    delay: float = 0.0
     events: list[dict] = field(default_factory=list)
     bad_signatures: int = 0
     server: ThreadingHTTPServer | None = None
@@ -81,6 +84,7 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                time.sleep(receiver.delay)
                 if receiver.down:
                     self.send_response(503)
                 elif not signing.verify(receiver.secret, body, self.headers.get(signing.HEADER, "")):

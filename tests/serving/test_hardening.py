@@ -6,12 +6,10 @@ from __future__ import annotations
 import io
 import re
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -421,42 +419,16 @@ def test_a_name_that_resolves_to_an_internal_address_is_refused_at_send_time(api
     assert failing[0]["delivered_at"] is None
 
 
-class _SlowReceiver:
-    def __init__(self, delay: float) -> None:
-        self.hits: list[float] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers["Content-Length"]))
-                time.sleep(delay)
-                outer.hits.append(time.monotonic())
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_port}/slow"
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
-def slow_receiver() -> Iterator[_SlowReceiver]:
-    r = _SlowReceiver(delay=5)
+def slow_receiver() -> Iterator[Receiver]:
+    r = Receiver(delay=5).start()
     yield r
     r.stop()
 
 
-def test_a_slow_receiver_does_not_slow_decisions(api: Api, slow_receiver: _SlowReceiver) -> None:
-    assert (
-        api.client.post("/v1/webhooks", headers=api.admin, json={"url": slow_receiver.url}).status_code == 201
-    )
+def test_a_slow_receiver_does_not_slow_decisions(api: Api, slow_receiver: Receiver) -> None:
+    hook = api.client.post("/v1/webhooks", headers=api.admin, json={"url": slow_receiver.url})
+    slow_receiver.secret = hook.json()["secret"]
     start = time.monotonic()
     ids = [
         api.submit(p.data, n, p.value, key=f"slow-{i}").json()["id"]
@@ -467,9 +439,9 @@ def test_a_slow_receiver_does_not_slow_decisions(api: Api, slow_receiver: _SlowR
     assert all(d["status"] == "accepted" for d in decided)
     assert took < 5, f"4 decisions took {took:.1f} s: they waited for the 5 s receiver"
     deadline = time.monotonic() + 30
-    while len(slow_receiver.hits) < 4 and time.monotonic() < deadline:
+    while len(slow_receiver.events) < 4 and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert len(slow_receiver.hits) == 4  # and billing still hears of every one
+    assert sorted(slow_receiver.submission_ids()) == sorted(ids)  # and billing still hears of every one
 
 
 # --- recovery ----------------------------------------------------------------------------------------------
