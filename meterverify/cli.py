@@ -30,8 +30,11 @@ app.add_typer(_service.consumers_app, name="consumers")
 app.add_typer(_service.users_app, name="users")
 
 from meterverify.draw_commands import draw_app  # noqa: E402
+from meterverify.model_commands import models_app, train_app  # noqa: E402
 
 app.add_typer(draw_app, name="draw")
+app.add_typer(train_app, name="train")
+app.add_typer(models_app, name="models")
 
 
 def _parse_size(text: str | None) -> tuple[int, int] | None:
@@ -156,6 +159,30 @@ def data_import_digits(
 
     samples = import_meter_digits(src, out)
     typer.echo(f"imported {len(samples)} crops into {out}")
+
+
+@data_app.command("import")
+def data_import(
+    photos: Annotated[Path, typer.Argument(help="Folder of the photos.", exists=True, file_okay=False)],
+    readings: Annotated[
+        Path,
+        typer.Option(
+            help="CSV: image,reading[,meter_digits][,quad][,kind][,meter][,split].",
+            exists=True,
+            dir_okay=False,
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Dataset folder to write, e.g. datasets/acme-photos.")],
+) -> None:
+    """Turn a folder of real photos and a CSV of their readings (optional display quads) into a dataset."""
+    from meterdata.importer import import_photos
+
+    try:
+        samples = import_photos(photos, readings, out)
+    except ValueError as e:
+        typer.echo(str(e), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"imported {len(samples)} photos ({sum(s.readable for s in samples)} readable) into {out}")
 
 
 @data_app.command("from-reviews")

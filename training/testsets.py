@@ -26,7 +26,7 @@ from vision.ocr.charset import INPUT_HEIGHT, encode_text
 
 REPO = Path(__file__).resolve().parents[1]
 METER_DIGITS = REPO / "datasets" / "meter-digits"
-SIZE = 300  # strips per set: a 1-point difference is 3 strips
+SIZE = 600  # strips per set: a 1-point difference is 6 strips
 TEST_SEED = 20261126  # never used for training data
 
 
