@@ -186,13 +186,11 @@ def confusion(onnx: Path, sets: dict[str, list[testsets.Strip]]) -> tuple[np.nda
 
 
 def confusion_png(matrix: np.ndarray, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: a notebook's own plotting backend stays as it is
 
     rates = matrix / np.maximum(matrix.sum(1, keepdims=True), 1)
-    fig, ax = plt.subplots(figsize=(5, 4.3))
+    fig = Figure(figsize=(5, 4.3))
+    ax = fig.subplots()
     im = ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
     ax.set(
         xticks=range(10), yticks=range(10), xlabel="read as", ylabel="true digit", title="Per-digit confusion"
@@ -204,7 +202,6 @@ def confusion_png(matrix: np.ndarray, path: Path) -> None:
     fig.colorbar(im, ax=ax, fraction=0.046)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def errors_png(errors: list[tuple], path: Path, n: int = 24) -> None:
