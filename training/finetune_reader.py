@@ -205,9 +205,14 @@ def confusion_png(matrix: np.ndarray, path: Path) -> None:
 
 
 def errors_png(errors: list[tuple], path: Path, n: int = 24) -> None:
-    """A contact sheet of misread strips: the strip, then 'set: truth -> read'."""
+    """A contact sheet of misread strips, a few from every set: the strip, then 'set: truth -> read'."""
     rows = []
-    for name, strip, read in errors[:n]:
+    per_set: dict[str, int] = {}
+    sets = {name for name, _, _ in errors}
+    for name, strip, read in errors:
+        per_set[name] = per_set.get(name, 0) + 1
+        if per_set[name] > max(1, n // max(len(sets), 1)):
+            continue
         img = cv2.cvtColor(
             cv2.resize(strip.image, (min(360, strip.image.shape[1] * 2), 64)), cv2.COLOR_GRAY2BGR
         )
