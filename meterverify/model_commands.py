@@ -106,20 +106,23 @@ def models_list() -> None:
         typer.echo(f"v{v.version:<4} {marks:<7} {accs}")
 
 
-def _table(table: dict[str, tuple[float, float]], refused: list[str]) -> None:
-    typer.echo(f"{'frozen test set':<28} {'served':>8} {'candidate':>10}")
-    for name, (served, cand) in table.items():
+def _table(table: dict, refused: list[str]) -> None:
+    typer.echo(f"{'frozen test set':<28} {'served':>8} {'candidate':>10} {'p(worse by chance)':>20}")
+    for name, c in table.items():
         flag = "  WORSE" if name in refused else ""
-        typer.echo(f"{name:<28} {served:>8.1%} {cand:>10.1%}{flag}")
+        typer.echo(f"{name:<28} {c.served:>8.1%} {c.candidate:>10.1%} {c.p_worse:>20.3f}{flag}")
 
 
 @models_app.command("promote")
 def models_promote(
     version: Annotated[str, typer.Argument(help="Registered version number (meterverify models list).")],
-    tolerance: Annotated[float, typer.Option(help="How far below the served reader a set may be.")] = 0.01,
+    alpha: Annotated[
+        float, typer.Option(help="Refuse where the candidate is worse and a paired test gives p below this.")
+    ] = 0.05,
 ) -> None:
     """Compare the version with the served reader on every frozen test set; serve it only if it is not worse
-    on any. Running serve and worker processes switch to it within seconds, without a restart."""
+    on any (worse, and not by chance: McNemar's test on the strips they read differently). Running serve and
+    worker processes switch to it within seconds, without a restart."""
     import tempfile
 
     from training import registry
@@ -127,7 +130,7 @@ def models_promote(
     models_dir = _models_dir()
     candidate = registry.download(version, Path(tempfile.mkdtemp(prefix="meterverify-candidate-")))
     table = registry.compare(candidate, models_dir)
-    refused = registry.refusals(table, tolerance)
+    refused = registry.refusals(table, alpha)
     _table(table, refused)
     if refused:
         typer.echo(f"refused: version {version} is worse on {', '.join(refused)}", err=True)

@@ -66,13 +66,18 @@ def serve(
         typer.echo(f"demo billing key:  {d.billing_key}")
         typer.echo(f"demo admin key:    {d.admin_key}")
         typer.echo(f"demo reviewer key: {d.reviewer_key}")
+        typer.echo(
+            f"review UI: {url}/review/  (demo-reviewer or demo-supervisor, password {d.review_password})"
+        )
         path, number, value = d.photos[0]
         typer.echo(
             f"try:  curl -H 'Authorization: Bearer {d.billing_key}' -H 'Idempotency-Key: demo-1' "
             f"-F 'photo=@{path};type=image/jpeg' -F consumer_number={number} -F typed_reading={value} "
             f"{url}/v1/submissions"
         )
-    typer.echo(f"API: {url}/v1   docs: {url}/docs   health: {url}/readyz   metrics: {url}/metrics")
+    typer.echo(
+        f"API: {url}/v1   docs: {url}/docs   review: {url}/review/   health: {url}/readyz   metrics: {url}/metrics"
+    )
     uvicorn.run(create_app(settings, service=svc), host=host, port=port, log_level="info")
 
 

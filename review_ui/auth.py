@@ -43,6 +43,10 @@ class Reviewer:
         return self.role == "supervisor"
 
 
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
 def create_user(s: Session, username: str, password: str, role: str, utility: str) -> db.User:
     if role not in ROLES:
         raise ValueError(f"role is {' or '.join(ROLES)}")

@@ -8,10 +8,11 @@ photos the shipped models cannot read with confidence, so a demo shows the revie
 from __future__ import annotations
 
 import io
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from meterdata.synth.scene import render_photo
 from verification import Reading
@@ -29,6 +30,7 @@ class Demo:
     admin_key: str
     reviewer_key: str
     photos: list[tuple[str, str, str]]  # (path, consumer number, reading on the photo)
+    review_password: str = ""  # of demo-reviewer and demo-supervisor, new at every start
 
 
 def _history_csv(rows: list[tuple[str, Reading]], today: datetime) -> str:
@@ -89,4 +91,18 @@ def seed(svc: Service, n: int = 8) -> Demo:
             scope: keys.create_key(s, f"demo {scope}", [scope], DEMO_UTILITY)
             for scope in ("billing", "admin", "reviewer")
         }
-    return Demo(made["billing"], made["admin"], made["reviewer"], photos)
+        password = secrets.token_urlsafe(12)
+        _demo_users(s, password)
+    return Demo(made["billing"], made["admin"], made["reviewer"], photos, password)
+
+
+def _demo_users(s, password: str) -> None:
+    """Review UI accounts for the demo, with a fresh password (old sessions end)."""
+    from review_ui.auth import create_user, hash_password
+
+    for name, role in (("demo-reviewer", "reviewer"), ("demo-supervisor", "supervisor")):
+        user = s.scalar(select(db.User).where(db.User.username == name))
+        if user is None:
+            create_user(s, name, password, role, DEMO_UTILITY)
+        else:
+            user.password_hash, user.session_epoch = hash_password(password), user.session_epoch + 1

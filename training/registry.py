@@ -13,7 +13,9 @@ from serving.models import read_served, sha256_file, write_served
 from training import testsets
 
 NAME = "meterverify-reader"
-TOLERANCE = 0.01  # a candidate may be this much below the served reader on a set (noise on 600 strips)
+# A candidate is refused on a set where it is worse and a paired test (McNemar, on the strips one reads right and
+# the other not) says that is not chance: p below ALPHA. 600 strips cannot tell a point apart; this can.
+ALPHA = 0.05
 
 
 @dataclass
@@ -67,15 +69,15 @@ def _promoted_types(models_dir: Path) -> list[MeterType]:
     return [MeterType.load(p) for p in sorted((models_dir / "types").glob("*.toml"))]
 
 
-def compare(candidate: Candidate, models_dir: Path) -> dict[str, tuple[float, float]]:
+def compare(candidate: Candidate, models_dir: Path) -> dict[str, testsets.Comparison]:
     served = read_served(models_dir).get("reader")
     return testsets.compare(
         candidate.onnx, Path(served["onnx"]) if served else None, gate_sets(candidate, models_dir)
     )
 
 
-def refusals(table: dict[str, tuple[float, float]], tolerance: float = TOLERANCE) -> list[str]:
-    return [name for name, (served, cand) in table.items() if cand < served - tolerance]
+def refusals(table: dict[str, testsets.Comparison], alpha: float = ALPHA) -> list[str]:
+    return [name for name, c in table.items() if c.worse(alpha)]
 
 
 def install(candidate: Candidate, models_dir: Path, role: str = "reader") -> dict:

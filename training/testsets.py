@@ -10,6 +10,7 @@ ONNX file, exactly as served; no torch needed.
 
 from __future__ import annotations
 
+import math
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -90,16 +91,41 @@ def frozen_sets(
     return sets
 
 
-def accuracy(onnx: Path | None, strips: list[Strip]) -> float:
-    """Share of strips the ONNX reader (default: the shipped one) reads exactly, point included."""
+def hits(onnx: Path | None, strips: list[Strip]) -> list[bool]:
+    """Per strip, whether the ONNX reader (default: the shipped one) reads it exactly, point included."""
     from vision.ocr.model import DigitReader
 
     reader = DigitReader(onnx) if onnx else DigitReader()
-    return float(np.mean([reader.read(s.image).text == s.text for s in strips])) if strips else 0.0
+    return [reader.read(s.image).text == s.text for s in strips]
 
 
-def compare(
-    candidate: Path, served: Path | None, sets: dict[str, list[Strip]]
-) -> dict[str, tuple[float, float]]:
-    """Per set: (served accuracy, candidate accuracy)."""
-    return {name: (accuracy(served, strips), accuracy(candidate, strips)) for name, strips in sets.items()}
+def accuracy(onnx: Path | None, strips: list[Strip]) -> float:
+    return float(np.mean(hits(onnx, strips))) if strips else 0.0
+
+
+@dataclass(frozen=True)
+class Comparison:
+    served: float
+    candidate: float
+    p_worse: float  # one-sided exact McNemar: how likely so many more losses than gains by chance
+
+    def worse(self, alpha: float) -> bool:
+        return self.candidate < self.served and self.p_worse < alpha
+
+
+def mcnemar_p(lost: int, gained: int) -> float:
+    """P(at least ``lost`` of the ``lost + gained`` strips that changed went against the candidate | no real
+    difference): the binomial tail at 1/2."""
+    n = lost + gained
+    return sum(math.comb(n, k) for k in range(lost, n + 1)) / 2**n if n else 1.0
+
+
+def compare(candidate: Path, served: Path | None, sets: dict[str, list[Strip]]) -> dict[str, Comparison]:
+    """Per set: both accuracies and the paired test of the candidate being worse."""
+    out = {}
+    for name, strips in sets.items():
+        old, new = hits(served, strips), hits(candidate, strips)
+        lost = sum(o and not n for o, n in zip(old, new, strict=True))
+        gained = sum(n and not o for o, n in zip(old, new, strict=True))
+        out[name] = Comparison(float(np.mean(old)), float(np.mean(new)), mcnemar_p(lost, gained))
+    return out

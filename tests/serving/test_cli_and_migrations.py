@@ -110,6 +110,7 @@ def test_serve_with_no_configuration_runs_the_demo(tmp_path: Path) -> None:
         out = "".join(lines)
         key = re.search(r"demo billing key:\s+(\S+)", out).group(1)
         assert f"http://127.0.0.1:{port}/docs" in out
+        assert re.search(r"review UI: .*/review/ .*password \S+", out)
         photo = tmp_path / "var/demo/photos/DEMO-0001.jpg"
         value = re.search(r"typed_reading=(\S+)", out).group(1)
         base = f"http://127.0.0.1:{port}"

@@ -96,3 +96,14 @@ def test_the_new_meter_type_notebook_runs_tiny(tmp_path: Path, monkeypatch: pyte
     assert "frozen test sets (exported ONNX)" in text
     assert "refused" in text or "promoted" in text
     assert sum("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", [])) >= 2
+
+
+def test_the_gate_refuses_worse_only_when_it_is_not_chance() -> None:
+    from training.testsets import Comparison, mcnemar_p
+
+    assert mcnemar_p(0, 0) == 1.0
+    assert mcnemar_p(20, 13) > 0.05  # 7 strips of 600 net: noise
+    assert mcnemar_p(40, 10) < 0.001  # a real regression
+    assert Comparison(0.758, 0.747, mcnemar_p(20, 13)).worse(0.05) is False
+    assert Comparison(0.758, 0.708, mcnemar_p(40, 10)).worse(0.05) is True
+    assert Comparison(0.70, 0.75, mcnemar_p(10, 40)).worse(0.05) is False  # better is never refused

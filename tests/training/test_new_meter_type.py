@@ -98,7 +98,7 @@ def test_a_new_meter_type_is_learnt_gated_promoted_and_served_without_restart(
 
             assert s.get(db.Submission, first["id"]).reading["reader_version"] == "shipped"
 
-        good = _train(tmp_path, "good", 'epochs = 10\nmeter_types = ["acme.toml"]\n')
+        good = _train(tmp_path, "good", 'epochs = 12\nmeter_types = ["acme.toml"]\n')
         assert good["version"] == "1"
         assert good["accuracy"][f"type:{spec.name}"] >= 0.95, good["accuracy"]
 
