@@ -79,6 +79,7 @@ def _cli(*args: str, env: dict) -> subprocess.CompletedProcess:
     return subprocess.run([EXE, *args], env=env, capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.timeout(900)  # two trainings and an MLflow server on 2 cores: minutes, not seconds
 def test_a_new_meter_type_is_learnt_gated_promoted_and_served_without_restart(
     tmp_path: Path, mlflow_server: str
 ) -> None:
