@@ -14,11 +14,11 @@ of sample errors, the ONNX file, the easyocr package and the specs, and a new ve
 Config (TOML; every key optional):
 
     epochs = 5
-    per_epoch = 2000      # strips per epoch
+    per_epoch = 2000      # strips per epoch (the epoch kept is chosen on validation sets: choice_merit)
     batch_size = 64
     lr = 1e-3
     replay = 0.7          # share of replayed (old) strips: the reader is small, it forgets what it does not see
-    real_share = 0.6      # of the replayed strips, real meter-digits counters (the rest random LCD styles)
+    real_share = 0.7      # of the replayed strips, real meter-digits counters (the rest random LCD styles)
     meter_types = ["acme-7-square.toml"]   # paths, relative to the config file
 """
 
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import time
 import tomllib
 from collections import OrderedDict
@@ -48,7 +49,7 @@ REPO = Path(__file__).resolve().parents[1]
 BASE_WEIGHTS = REPO / "vision" / "ocr" / "weights" / "easyocr" / "meterdigits.pth"
 REGISTERED = "meterverify-reader"
 DEFAULTS = {
-    "epochs": 5, "per_epoch": 2000, "batch_size": 64, "lr": 1e-3, "replay": 0.7, "real_share": 0.6, "meter_types": [],
+    "epochs": 5, "per_epoch": 2000, "batch_size": 64, "lr": 1e-3, "replay": 0.7, "real_share": 0.7, "meter_types": [],
 }  # fmt: skip
 
 
@@ -105,7 +106,7 @@ class StripSource:
         self.count = 0
         from training.train_reader import augmenter
 
-        self.augment = augmenter()
+        self.augment = augmenter(seed)
 
     def _panel(self, spec: MeterType | None) -> testsets.Strip:
         # Seeds far from the test seed: training never draws a test panel.
@@ -164,6 +165,15 @@ def evaluate(model, sets: dict[str, list[testsets.Strip]]) -> dict[str, float]:
         texts, _ = predict(model, [s.image for s in strips])
         out[f"acc_{name}"] = float(np.mean([t == s.text for t, s in zip(texts, strips, strict=True)]))
     return out
+
+
+def choice_merit(scores: dict[str, float], before: dict[str, float], scratch: bool) -> tuple[bool, float]:
+    """How good an epoch is on the validation sets: first whether every old set (meter-digits, random LCDs)
+    kept its accuracy within half a point of the starting weights, then the new sets' mean accuracy."""
+    new = [k for k in scores if k.startswith(("acc_type:", "acc_data:"))]
+    old = [k for k in scores if k not in new]
+    kept = scratch or all(scores[k] >= before[k] - 0.005 for k in old)
+    return kept, float(np.mean([scores[k] for k in (new or old)]))
 
 
 def confusion(onnx: Path, sets: dict[str, list[testsets.Strip]]) -> tuple[np.ndarray, list[tuple]]:
@@ -228,6 +238,10 @@ def errors_png(errors: list[tuple], path: Path, n: int = 24) -> None:
 def main(args: argparse.Namespace) -> dict:
     """Train, export, log and register. Returns {"version", "run_id", "onnx", "accuracy": {set: acc}}."""
     torch.set_num_threads(args.threads)
+    # Every source of randomness seeded (albumentations draws from ``random`` and NumPy's global generator):
+    # the same config and seed train the same model.
+    random.seed(args.seed)
+    np.random.seed(args.seed)
     torch.manual_seed(args.seed)
     config, types = load_config(args.config)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -238,20 +252,29 @@ def main(args: argparse.Namespace) -> dict:
     source = StripSource(types, args.data, config["replay"], config["real_share"], args.seed)
     source.from_scratch = init is None
     sets = testsets.frozen_sets(types, args.data)
+    val_sets = testsets.frozen_sets(types, args.data, split="val")
     optimizer = torch.optim.AdamW(model.parameters(), lr=config["lr"], weight_decay=1e-4)
     steps = config["epochs"] * max(1, config["per_epoch"] // config["batch_size"])
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, config["lr"], total_steps=steps, pct_start=0.1)
     params = {**{k: str(v) for k, v in config.items()}, "init": str(init or "scratch"), "data": str(args.data),
               "meter_types": ",".join(t.name for t in types), "seed": args.seed}  # fmt: skip
     with tracked_run(args.experiment, params) as log:
-        log(evaluate(model, sets), step=0)
+        before = evaluate(model, val_sets)
+        log(before, step=0)
+        best, best_state = None, None
         for epoch in range(config["epochs"]):
             start = time.time()
             metrics = train_one_epoch(model, source, optimizer, scheduler, config, epoch)
-            metrics.update(evaluate(model, sets))
+            scores = evaluate(model, val_sets)
+            metrics.update(scores)
             metrics["epoch_seconds"] = time.time() - start
             log(metrics, step=epoch + 1)
             print(f"epoch {epoch}: " + ", ".join(f"{k} {v:.3f}" for k, v in metrics.items()))
+            merit = choice_merit(scores, before, init is None)
+            if best is None or merit > best:
+                best, best_state = merit, {k: v.clone() for k, v in model.state_dict().items()}
+        model.load_state_dict(best_state)
+        log({"chosen_epoch_kept_old_sets": float(best[0])}, step=config["epochs"])
         from training.export import export_easyocr, export_reader
 
         package = args.out / "model"

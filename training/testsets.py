@@ -29,6 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 METER_DIGITS = REPO / "datasets" / "meter-digits"
 SIZE = 600  # strips per set: a 1-point difference is 6 strips
 TEST_SEED = 20261126  # never used for training data
+VAL_SEED = 20261127  # validation sets: for choosing the epoch, never the test
 
 
 @dataclass(frozen=True)
@@ -79,13 +80,15 @@ def dataset_strips(folder: Path, split: str, n: int | None = None) -> list[Strip
 
 
 def frozen_sets(
-    meter_types: Iterable[MeterType] = (), datasets: Iterable[Path] = ()
+    meter_types: Iterable[MeterType] = (), datasets: Iterable[Path] = (), split: str = "test"
 ) -> dict[str, list[Strip]]:
-    sets = {"meter-digits": meter_digit_strips(SIZE, TEST_SEED), "lcd": panel_strips(SIZE, TEST_SEED)}
+    """The frozen test sets (``split="val"``: validation sets of the same kinds, for choosing an epoch)."""
+    seed = TEST_SEED if split == "test" else VAL_SEED
+    sets = {"meter-digits": meter_digit_strips(SIZE, seed, split), "lcd": panel_strips(SIZE, seed)}
     for spec in meter_types:
-        sets[f"type:{spec.name}"] = panel_strips(SIZE, TEST_SEED + zlib.crc32(spec.name.encode()), spec)
+        sets[f"type:{spec.name}"] = panel_strips(SIZE, seed + zlib.crc32(spec.name.encode()), spec)
     for folder in datasets:
-        strips = dataset_strips(Path(folder), "test", SIZE)
+        strips = dataset_strips(Path(folder), split, SIZE)
         if strips:
             sets[f"data:{Path(folder).name}"] = strips
     return sets

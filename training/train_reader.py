@@ -65,7 +65,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     return p
 
 
-def augmenter():
+def augmenter(seed: int | None = None):
+    """Photometric and small geometric changes; ``seed`` makes the draws repeatable."""
     import albumentations as A
 
     return A.Compose(
@@ -79,7 +80,8 @@ def augmenter():
             ),
             A.RandomGamma(gamma_limit=(60, 160), p=0.3),
             A.CLAHE(p=0.1),
-        ]
+        ],
+        seed=seed,
     )
 
 
