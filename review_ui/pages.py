@@ -208,13 +208,11 @@ def _item(request: Request, reviewer: auth.Reviewer, submission_id: str, error: 
 def item_page(request: Request, submission_id: str, reviewer: Me, reason: str = "", area: str = "",
               meter: str = "") -> HTMLResponse:  # fmt: skip
     svc = _service(request)
-    with svc.sessions() as s:
-        sub = _mine(s, reviewer, submission_id)
-        status = sub.status
-    if status == v.NEEDS_REVIEW and not work.claim(svc, reviewer, submission_id):  # another reviewer holds it
+    if not work.claim(svc, reviewer, submission_id[:36]):  # decided already, not ours, or another holds it
         with svc.sessions() as s:
-            holder = s.get(db.Submission, submission_id[:36]).claimed_by
-        return _page(request, "claimed.html", 409, me=reviewer, holder=holder)
+            sub = _mine(s, reviewer, submission_id)
+            if sub.status == v.NEEDS_REVIEW:
+                return _page(request, "claimed.html", 409, me=reviewer, holder=sub.claimed_by)
     return _item(request, reviewer, submission_id, filters=_filters(reason, area, meter))
 
 

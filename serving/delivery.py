@@ -32,21 +32,24 @@ def backoff_s(attempts: int, base: float, cap: float) -> float:
     return min(cap, base * 2 ** max(0, attempts - 1))
 
 
-def deliver_due(svc: Service, limit: int = 100, event_seq: int | None = None) -> int:
-    """Send the deliveries that are due (or all of ``event_seq``'s). Returns how many were delivered."""
+def due_ids(svc: Service, limit: int) -> list[int]:
+    """Deliveries not yet acknowledged, whose next attempt is due and that no sender holds, oldest first."""
     now = db.utcnow()
-    due = (
-        select(db.Delivery.id)
-        .where(db.Delivery.delivered_at.is_(None), db.Delivery.next_attempt_at <= now)
-        .where(or_(db.Delivery.lease_until.is_(None), db.Delivery.lease_until < now))
-        .order_by(db.Delivery.next_attempt_at)
-        .limit(limit)
-    )
-    if event_seq is not None:
-        due = due.where(db.Delivery.event_seq == event_seq)
     with svc.sessions() as s:
-        ids = s.scalars(due).all()
-    return sum(_deliver_one(svc, delivery_id) for delivery_id in ids)
+        return list(
+            s.scalars(
+                select(db.Delivery.id)
+                .where(db.Delivery.delivered_at.is_(None), db.Delivery.next_attempt_at <= now)
+                .where(or_(db.Delivery.lease_until.is_(None), db.Delivery.lease_until < now))
+                .order_by(db.Delivery.next_attempt_at)
+                .limit(limit)
+            )
+        )
+
+
+def deliver_due(svc: Service, limit: int = 100) -> int:
+    """Send the deliveries that are due, one after the other. Returns how many were delivered."""
+    return sum(_deliver_one(svc, delivery_id) for delivery_id in due_ids(svc, limit))
 
 
 def _claim(svc: Service, delivery_id: int) -> bool:
@@ -183,16 +186,7 @@ class Courier(threading.Thread):
                 log.warning("courier: %s", e)
 
     def _send_due(self) -> None:
-        now = db.utcnow()
-        with self.svc.sessions() as s:
-            ids = s.scalars(
-                select(db.Delivery.id)
-                .where(db.Delivery.delivered_at.is_(None), db.Delivery.next_attempt_at <= now)
-                .where(or_(db.Delivery.lease_until.is_(None), db.Delivery.lease_until < now))
-                .order_by(db.Delivery.next_attempt_at)
-                .limit(200)
-            ).all()
-        for delivery_id in ids:
+        for delivery_id in due_ids(self.svc, 200):
             with self.lock:
                 if delivery_id in self.in_flight:
                     continue

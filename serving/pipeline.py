@@ -109,7 +109,7 @@ def _read(svc: Service, digest: str, typed: str, meter: Meter | None) -> dict:
         log.exception("reading photo %s failed", digest)
         return _unreadable("reader_error", "the photo could not be read (internal error)")
     metrics.READ_SECONDS.observe(time.perf_counter() - start)
-    reading["reader_version"] = getattr(reader, "version", "shipped")
+    reading["reader_version"] = reader.version
     shadow = svc.models.shadow
     if shadow is not None:  # a candidate reads beside the served model; decisions never look at it
         try:

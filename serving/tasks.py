@@ -51,17 +51,16 @@ def run_submission(svc: Service, submission_id: str) -> str | None:
 
 
 def queue_submission(svc: Service, submission_id: str) -> bool:
-    """Put a job on the queue and note when; False (and nothing noted) if the broker is down."""
+    """Put a job on the queue (its row already says ``queued_at``: set when it was written). If the broker is
+    down, clear ``queued_at`` so the sweeper queues it within seconds of the broker's return; False."""
     try:
         svc.queue.enqueue(submission_id)
     except Exception as e:
         metrics.DEPENDENCY_ERRORS.labels("broker").inc()
         log.warning("could not queue %s (%s); the sweeper will once the broker is back", submission_id, e)
+        with svc.sessions.begin() as s:
+            s.execute(update(db.Submission).where(db.Submission.id == submission_id).values(queued_at=None))
         return False
-    with svc.sessions.begin() as s:
-        s.execute(
-            update(db.Submission).where(db.Submission.id == submission_id).values(queued_at=db.utcnow())
-        )
     return True
 
 
@@ -188,10 +187,8 @@ def requeue_stale(svc: Service, everything: bool = False) -> int:
     if everything:
         lost = db.Submission.status.in_(UNDECIDED)
     else:
-        just_now = now - timedelta(seconds=2)  # the API commits, then queues: give it a moment
         lost = or_(
-            and_(db.Submission.status == "received", db.Submission.queued_at.is_(None),
-                 db.Submission.received_at < just_now),
+            and_(db.Submission.status == "received", db.Submission.queued_at.is_(None)),
             and_(db.Submission.status == "received", db.Submission.queued_at < stale),
             and_(db.Submission.status == "processing", db.Submission.lease_until < now),
             and_(db.Submission.status == "processing", db.Submission.lease_until.is_(None),
@@ -213,7 +210,7 @@ def requeue_stale(svc: Service, everything: bool = False) -> int:
             claimed = s.execute(
                 update(db.Submission)
                 .where(db.Submission.id == submission_id, lost)
-                .values(status="received", queued_at=None, lease_until=None)
+                .values(status="received", queued_at=now, lease_until=None)
             ).rowcount
         if claimed and queue_submission(svc, submission_id):
             queued += 1

@@ -29,6 +29,7 @@ from tqdm import tqdm
 from meterdata.strips import DigitCrops
 from training.checkpoint import add_run_args, prepare_run, save_checkpoint, start_epoch
 from training.data.colour_strips import HEIGHT, StripDataset, synthetic_colour_strips, tint
+from training.loop import ctc_over_frames, freeze_batch_norm, step
 from training.models import ppocr_rec
 from training.tracking import tracked_run
 from vision.locate import digit_run
@@ -101,12 +102,6 @@ def collate_for(rec: ppocr_rec.ConvertedRecognizer):
     return collate
 
 
-def freeze_batch_norm(model: nn.Module) -> None:
-    for m in model.modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm):
-            m.eval()
-
-
 def train_one_epoch(rec, loader, optimizer, scheduler, epoch: int) -> dict[str, float]:
     rec.model.train()
     freeze_batch_norm(rec.model)
@@ -115,14 +110,8 @@ def train_one_epoch(rec, loader, optimizer, scheduler, epoch: int) -> dict[str, 
     bar = tqdm(loader, desc=f"epoch {epoch}", unit="batch", leave=False)
     for images, targets, lengths in bar:
         probs = rec.model(images)  # (N, T, C), already softmax
-        log_probs = probs.clamp_min(1e-8).log().permute(1, 0, 2)
-        frames = torch.full((images.size(0),), log_probs.size(0), dtype=torch.long)
-        loss = ctc(log_probs, targets, frames, lengths)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(rec.model.parameters(), 5.0)
-        optimizer.step()
-        scheduler.step()
+        loss = ctc_over_frames(ctc, probs.clamp_min(1e-8).log(), targets, lengths)
+        step(rec.model, optimizer, scheduler, loss)
         total += loss.item() * images.size(0)
         count += images.size(0)
         bar.set_postfix(loss=f"{total / count:.3f}")

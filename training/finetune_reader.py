@@ -41,6 +41,7 @@ from tqdm import tqdm
 from meterdata.synth.meter_type import MeterType
 from training import testsets
 from training.data.ocr import collate
+from training.loop import ctc_over_frames, freeze_batch_norm, step
 from training.models.crnn import Model
 from training.tracking import tracked_run
 from vision.ocr.charset import CHARS, MODES, text_to_labels
@@ -98,7 +99,6 @@ class StripSource:
     ) -> None:
         self.rng = np.random.default_rng(seed)
         self.types, self.replay, self.real_share, self.seed = types, replay, real_share, seed
-        self.from_scratch = False
         self.data = [s for folder in data for s in testsets.dataset_strips(folder, "train")]
         from meterdata.strips import DigitCrops
 
@@ -130,11 +130,12 @@ class StripSource:
         return image, strip.text, replayed
 
 
-def train_one_epoch(model, source: StripSource, optimizer, scheduler, config: dict, epoch: int) -> dict:
+def train_one_epoch(
+    model, source: StripSource, optimizer, scheduler, config: dict, epoch: int, fine_tune: bool
+) -> dict:
     model.train()
-    for module in model.modules():  # keep the batch-norm statistics the served model learnt on all its data
-        if isinstance(module, nn.modules.batchnorm._BatchNorm) and not source.from_scratch:
-            module.eval()
+    if fine_tune:
+        freeze_batch_norm(model)
     ctc = nn.CTCLoss(blank=0, zero_infinity=True)
     kwh = MODES.index("kwh")
     total = seen = 0.0
@@ -143,14 +144,8 @@ def train_one_epoch(model, source: StripSource, optimizer, scheduler, config: di
         batch = [source.draw() for _ in range(config["batch_size"])]
         images, targets, lengths, _ = collate([(im, text_to_labels(t), kwh) for im, t, _ in batch])
         logits, _ = model.forward_with_mode(images)
-        log_probs = logits.log_softmax(2).permute(1, 0, 2)
-        frames = torch.full((images.size(0),), log_probs.size(0), dtype=torch.long)
-        loss = ctc(log_probs, targets, frames, lengths)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        optimizer.step()
-        scheduler.step()
+        loss = ctc_over_frames(ctc, logits.log_softmax(2), targets, lengths)
+        step(model, optimizer, scheduler, loss)
         total += loss.item() * len(batch)
         seen += len(batch)
     return {"train_loss": total / seen}
@@ -250,7 +245,6 @@ def main(args: argparse.Namespace) -> dict:
     if init is not None:
         load_weights(model, init)
     source = StripSource(types, args.data, config["replay"], config["real_share"], args.seed)
-    source.from_scratch = init is None
     sets = testsets.frozen_sets(types, args.data)
     val_sets = testsets.frozen_sets(types, args.data, split="val")
     optimizer = torch.optim.AdamW(model.parameters(), lr=config["lr"], weight_decay=1e-4)
@@ -264,7 +258,7 @@ def main(args: argparse.Namespace) -> dict:
         best, best_state = None, None
         for epoch in range(config["epochs"]):
             start = time.time()
-            metrics = train_one_epoch(model, source, optimizer, scheduler, config, epoch)
+            metrics = train_one_epoch(model, source, optimizer, scheduler, config, epoch, init is not None)
             scores = evaluate(model, val_sets)
             metrics.update(scores)
             metrics["epoch_seconds"] = time.time() - start
@@ -281,8 +275,9 @@ def main(args: argparse.Namespace) -> dict:
         package.mkdir(parents=True, exist_ok=True)
         onnx = export_reader(model, package / "reader.onnx")
         export_easyocr(model, {"width": 16, "hidden": 48}, package / "easyocr")
-        accuracy = {name: testsets.accuracy(onnx, strips) for name, strips in sets.items()}
         matrix, errors = confusion(onnx, sets)
+        wrong = {name: sum(e[0] == name for e in errors) for name in sets}
+        accuracy = {name: 1 - wrong[name] / len(strips) for name, strips in sets.items()}
         (package / "eval.json").write_text(
             json.dumps({"accuracy": accuracy, "confusion": matrix.tolist()}, indent=2)
         )

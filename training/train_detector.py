@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from training.checkpoint import add_run_args, prepare_run, save_checkpoint, start_epoch
 from training.data.detect import DetectorDataset, load_photos
+from training.loop import step
 from training.models.corner_net import CornerNet, soft_argmax
 from training.tracking import tracked_run
 from vision.geometry import quad_iou
@@ -77,11 +77,7 @@ def train_one_epoch(model, loader, optimizer, scheduler, epoch: int, args) -> di
     bar = tqdm(loader, desc=f"epoch {epoch}", unit="batch", leave=False)
     for images, targets, present in bar:
         loss, parts = losses(model, images, targets, present, args.sigma)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        optimizer.step()
-        scheduler.step()
+        step(model, optimizer, scheduler, loss)
         total += loss.item() * images.size(0)
         count += images.size(0)
         bar.set_postfix(loss=f"{total / count:.3f}", coord=f"{parts['coord']:.2f}")

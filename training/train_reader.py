@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from training.checkpoint import add_run_args, prepare_run, save_checkpoint, start_epoch
 from training.data.ocr import DigitCrops, ReaderDataset, WidthBatches, collate, pad_batch, synthetic_strips
+from training.loop import ctc_over_frames, step
 from training.models.crnn import Model
 from training.tracking import tracked_run
 from vision.ocr.charset import CHARS, INPUT_HEIGHT, MODES
@@ -93,14 +94,9 @@ def train_one_epoch(model, loader, optimizer, scheduler, epoch: int, args) -> di
     bar = tqdm(loader, desc=f"epoch {epoch}", unit="batch", leave=False)
     for images, targets, lengths, modes in bar:
         logits, mode_logits = model.forward_with_mode(images)
-        log_probs = logits.log_softmax(2).permute(1, 0, 2)  # frames, batch, classes
-        frames = torch.full((images.size(0),), log_probs.size(0), dtype=torch.long)
-        loss = ctc(log_probs, targets, frames, lengths) + args.mode_weight * ce(mode_logits, modes)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        optimizer.step()
-        scheduler.step()
+        loss = ctc_over_frames(ctc, logits.log_softmax(2), targets, lengths)
+        loss = loss + args.mode_weight * ce(mode_logits, modes)
+        step(model, optimizer, scheduler, loss)
         total += loss.item() * images.size(0)
         count += images.size(0)
         bar.set_postfix(loss=f"{total / count:.3f}")

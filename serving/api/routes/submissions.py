@@ -133,7 +133,7 @@ def create_submission(
         typed_reading=str(typed), typed_as=None if script == "ascii" else typed_reading, typed_script=script,
         submitted_at=when, channel=channel, api_key_id=key.key_id, idempotency_key=idempotency_key,
         request_hash=request_hash, photo_sha256=digest, photo_size=len(data),
-        photo_type=sniff_format(data) or "?", photo_taken=exif_taken(data), queued_at=None,
+        photo_type=sniff_format(data) or "?", photo_taken=exif_taken(data), queued_at=db.utcnow(),
     )  # fmt: skip
     session.add(sub)
     try:
