@@ -1,22 +1,26 @@
 # The two commands of the README: `make run` and `make test`. Both are idempotent on a fresh machine.
+# Installs come from the lock files in requirements/ (exact versions and hashes); `make lock` renews them.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+LATEST := .venv-latest
 
-.PHONY: run test install install-all lint format
+.PHONY: run test install install-all lint format lock test-latest
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q --require-hashes -r requirements/pip.txt
 
 # The base install: reading photos and running the service. No torch.
 install: $(BIN)/python
-	$(BIN)/pip install -q -e .
+	$(BIN)/pip install -q --require-hashes -r requirements/base.txt
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 
 # Everything: training (torch, pinned), test tools, and the Debian packages the tests use.
 install-all: $(BIN)/python
 	bash scripts/system-deps.sh
-	$(BIN)/pip install -q -e '.[train,dev]'
+	$(BIN)/pip install -q --require-hashes -r requirements/all.txt
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 
 run: install
 	$(BIN)/meterverify serve
@@ -31,3 +35,17 @@ format:
 
 test: install-all lint
 	$(BIN)/python -m pytest
+
+# Renew the lock: what pip chooses today within pyproject.toml's ranges. Then `make test` before committing.
+lock: $(BIN)/python
+	$(BIN)/python scripts/lock.py
+
+# The scheduled check: the newest versions pyproject.toml allows, in a venv of their own, and every test.
+test-latest:
+	rm -rf $(LATEST)
+	$(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/pip install -q --upgrade pip
+	bash scripts/system-deps.sh
+	$(LATEST)/bin/pip install -q --upgrade-strategy eager -e '.[train,dev]'
+	$(LATEST)/bin/pip list --format=freeze > $(LATEST)/versions.txt
+	METERVERIFY_UNLOCKED=1 $(LATEST)/bin/python -m pytest

@@ -133,8 +133,13 @@ class ReviewRefused(ValueError):
         self.code = code
 
 
-def check_reviewed(value: Reading, sub: Submission, rollover: bool = False) -> None:
-    """A reading a person enters must fit the meter and its history, like one the photo gives."""
+def check_reviewed(
+    value: Reading, sub: Submission, rollover: bool = False, config: UtilityConfig | None = None
+) -> None:
+    """A reading a person enters must fit the meter and its history, like one the photo gives: the meter's
+    width and decimals, never below the last reading but for a rollover the reviewer states, and no more
+    than the sanctioned load can draw since the last reading (a rollover included)."""
+    config = config or default_config()
     meter = sub.consumer
     if value.decimals > meter.meter_decimals:
         raise ReviewRefused(
@@ -147,12 +152,24 @@ def check_reviewed(value: Reading, sub: Submission, rollover: bool = False) -> N
             "reading_does_not_fit",
             f"{value} does not fit the meter ({meter.meter_digits} digits, {meter.meter_decimals} decimal(s))",
         )
-    last = sub.history[-1].reading if sub.history else None
-    if last is not None and value.minus(last) < 0 and not rollover:
+    if not sub.history:
+        return
+    last = sub.history[-1]
+    used, rolled = history.consumption(value, last.reading, meter)
+    if rolled and not rollover:
         raise ReviewRefused(
             "below_last_reading",
-            f"{value} is below the last verified reading {last}: accept it as a rollover if the counter went "
-            "round, or import the new meter's first reading with meter_replaced",
+            f"{value} is below the last verified reading {last.reading}: accept it as a rollover if the counter "
+            "went round, or import the new meter's first reading with meter_replaced",
+        )
+    days = max(1, (window.local_date(sub.photo.submitted_at, config.window) - last.on).days)
+    cap = history.load_cap(meter, days, config.history)
+    if used > cap:
+        went = " going round the counter" if rolled else ""
+        raise ReviewRefused(
+            "above_load_cap",
+            f"{value} means {used:.0f} kWh in {days} days since {last.reading}{went}; the sanctioned "
+            f"{meter.sanctioned_load_kw:g} kW can draw at most {cap:.0f} kWh",
         )
 
 
@@ -166,8 +183,8 @@ def accept_after_review(
 ) -> Decision:
     """A reviewer settles a submission with ``value`` (``ReviewRefused`` if it cannot be right); lucky-draw
     eligibility follows the same rule as automatic."""
-    check_reviewed(value, sub, rollover)
     config = config or default_config()
+    check_reviewed(value, sub, rollover, config)
     eligible, why = _lucky_draw(
         ACCEPTED, not sub.read.quality, decision.in_window, sub.lucky_draw_entries_this_month, config
     )

@@ -20,6 +20,8 @@ MAX_BYTES = 40 * 1024 * 1024
 MAX_PIXELS_JPEG = 120_000_000  # decoded at 1/8 scale, so still cheap
 MAX_PIXELS_OTHER = 50_000_000  # PNG, WebP, HEIC have no reduced decode
 MIN_SIDE = 64
+# Pillow's own decompression-bomb guard, at our limit (it refuses outright at twice this).
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS_JPEG
 # Decode so that the long side is at least this many pixels: enough to read a display, cheap to detect on.
 WORKING_SIDE = 1000
 
@@ -114,7 +116,6 @@ def decode_photo(data: bytes, working_side: int = WORKING_SIDE) -> Photo:
     if fmt == "HEIC":
         return _decode_heic(data)
     width, height, orientation = read_header(data)
-    _check_size(width, height, MAX_PIXELS_JPEG if fmt == "JPEG" else MAX_PIXELS_OTHER)
     if fmt == "JPEG" and data.rfind(b"\xff\xd9", max(0, len(data) - 65536)) < 0:
         raise ImageError("truncated", "the JPEG is cut short (incomplete upload?)")
     factor = 1
@@ -128,18 +129,46 @@ def decode_photo(data: bytes, working_side: int = WORKING_SIDE) -> Photo:
 
 
 def read_header(data: bytes) -> tuple[int, int, int]:
-    """(width, height, EXIF orientation) from the header alone (JPEG, PNG, WebP); ``ImageError`` if damaged."""
+    """(width, height, EXIF orientation) from the header alone, nothing decoded; ``ImageError`` if damaged or
+    too big for its format (checked before anything else is read, so a small file that would decode into
+    gigabytes costs nothing)."""
+    if sniff_format(data) == "HEIC":
+        return _heic_header(data)
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # sizes are checked by the caller
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # sizes are checked below
             with Image.open(io.BytesIO(data)) as header:  # reads the header only
                 width, height = header.size
-                orientation = int(header.getexif().get(_EXIF_ORIENTATION, 1) or 1)
+                _check_size(width, height, MAX_PIXELS_JPEG if header.format == "JPEG" else MAX_PIXELS_OTHER)
+                orientation = int(_header_exif(header).get(_EXIF_ORIENTATION, 1) or 1)
+    except ImageError:
+        raise
     except Image.DecompressionBombError:
         raise ImageError("too_many_pixels", "the image has far too many pixels") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise ImageError("corrupt", "the image header is damaged") from None
     return width, height, orientation
+
+
+def _header_exif(header: Image.Image) -> Image.Exif:
+    """The EXIF block the header holds. Pillow's PNG ``getexif`` decodes the whole image when no eXIf chunk
+    came before the pixels; such a PNG has no EXIF worth that."""
+    if header.format == "PNG" and "exif" not in header.info:
+        return Image.Exif()
+    return header.getexif()
+
+
+def _heic_header(data: bytes) -> tuple[int, int, int]:
+    """A HEIC container's size, checked, without decoding (libheif decodes on first access to the pixels)."""
+    try:
+        from pillow_heif import open_heif
+
+        heif = open_heif(data, convert_hdr_to_8bit=True)
+        width, height = heif.size
+    except Exception:
+        raise ImageError("corrupt", "the HEIC image is damaged and cannot be decoded") from None
+    _check_size(width, height, MAX_PIXELS_OTHER)
+    return width, height, 1
 
 
 def _check_size(width: int, height: int, max_pixels: int) -> None:
@@ -183,7 +212,7 @@ def exif_taken(data: bytes) -> str | None:
     camera wrote its offset); None when there is no such EXIF tag (messaging apps strip it) or it is odd."""
     try:
         with Image.open(io.BytesIO(data)) as header:
-            exif = header.getexif()
+            exif = _header_exif(header)
             sub = exif.get_ifd(_EXIF_IFD)
             when = sub.get(_DATETIME_ORIGINAL) or exif.get(_DATETIME)
             offset = sub.get(_OFFSET_ORIGINAL)

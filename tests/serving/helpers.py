@@ -7,12 +7,15 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import verification as v
 from meterdata.synth.scene import render_photo
 from serving import signing
 from verification import Reading
+from vision.phash import hamming
 
 PHOTO_SEED = 4242  # never trained on
 
@@ -25,22 +28,67 @@ class MeterPhoto:
     decimals: int
 
 
+# The self-reading window is days 1-5 (Asia/Kolkata); submissions in the tests are dated inside it.
+IN_WINDOW = "2026-11-02T10:00:00+05:30"
+# The consumers' verified readings before IN_WINDOW, and the kWh used up to each (about 8 kWh a day).
+HISTORY = (("2026-08-02", 720), ("2026-09-02", 480), ("2026-10-02", 240))
+
+
+def _history(value: str) -> list[tuple[str, Reading]]:
+    r = Reading.parse(value)
+    step = 10**r.decimals
+    return [(day, Reading(max(0, r.units - used * step), r.decimals)) for day, used in HISTORY]
+
+
+def _clear(data: bytes, value: str, digits: str) -> tuple[bool, int | None]:
+    """Whether the engine accepts this photo automatically, eligible for the draw, for a consumer whose meter
+    and history fit it (the reader call and the rules of the service), and also reads it right and sure
+    without being told the value (what a reviewer is offered when the typed value is wrong); and its
+    perceptual hash."""
+    from vision.locate import Meter
+    from vision.reader import default_reader
+
+    typed = Reading.parse(value)
+    meter = Meter(len(digits), typed.decimals)
+    reader = default_reader()
+    blind = reader.read(data, meter)
+    if not (blind.readable and blind.value == value and blind.confidence >= 0.9):
+        return False, None
+    if min(blind.digit_confidences) < v.default_config().reader.min_digit_confidence:
+        return False, None
+    seen = reader.verify(data, value, meter)
+    facts = v.Submission(
+        consumer=v.Consumer("C", len(digits), typed.decimals, 5),
+        typed=typed,
+        read=v.ReaderResult.from_reading(seen.to_dict()),
+        photo=v.PhotoFacts(datetime.fromisoformat(IN_WINDOW)),
+        history=tuple(v.PastReading(date.fromisoformat(day), r) for day, r in _history(value)),
+    )
+    decision = v.decide(facts)
+    photo_hash = seen.reading.photo_hash
+    ok = decision.status == v.ACCEPTED and decision.lucky_draw_eligible and photo_hash is not None
+    return ok, int(photo_hash, 16) if ok else None
+
+
 @cache
 def clear_photos(n: int = 6, size: tuple[int, int] = (1024, 768)) -> tuple[MeterPhoto, ...]:
-    """Synthetic kWh photos that the shipped models read right with confidence >= 0.9 (so they can be accepted)."""
-    from vision import read
-
-    out = []
+    """Synthetic kWh photos the engine accepts automatically, each eligible for the draw (quality flags
+    included), and none so alike that one would count as another's reused photo."""
+    reuse = v.default_config().photo.reuse_max_distance
+    out: list[MeterPhoto] = []
+    hashes: list[int] = []
     for index in range(400):
         data, sample = render_photo(PHOTO_SEED, index, size=size, split="test")
         if not (sample.readable and sample.mode == "kwh" and sample.digits) or float(sample.value) < 1000:
             continue  # big enough for a month of history below it
-        r = read(data)
-        if r.readable and r.value == sample.value and r.confidence >= 0.9 and min(r.digit_confidences) >= 0.9:
-            out.append(MeterPhoto(data, sample.value, sample.digits, Reading.parse(sample.value).decimals))
-            if len(out) == n:
-                return tuple(out)
-    raise RuntimeError("not enough clearly read photos")
+        ok, h = _clear(data, sample.value, sample.digits)
+        if not ok or h is None or any(hamming(h, other) <= reuse for other in hashes):
+            continue
+        out.append(MeterPhoto(data, sample.value, sample.digits, Reading.parse(sample.value).decimals))
+        hashes.append(h)
+        if len(out) == n:
+            return tuple(out)
+    raise RuntimeError("not enough photos the engine accepts")
 
 
 def consumers_csv(photos: tuple[MeterPhoto, ...], prefix: str = "C") -> tuple[str, str, list[str]]:
@@ -49,17 +97,10 @@ def consumers_csv(photos: tuple[MeterPhoto, ...], prefix: str = "C") -> tuple[st
     consumers = "consumer_number,meter_digits,meter_decimals,sanctioned_load_kw\n" + "".join(
         f"{n},{len(p.digits)},{p.decimals},5\n" for n, p in zip(numbers, photos, strict=True)
     )
-    readings = "consumer_number,date,reading\n"
-    for n, p in zip(numbers, photos, strict=True):
-        r = Reading.parse(p.value)
-        step = 10**r.decimals
-        for day, used in (("2026-08-02", 720), ("2026-09-02", 480), ("2026-10-02", 240)):
-            readings += f"{n},{day},{Reading(max(0, r.units - used * step), r.decimals)}\n"
+    readings = "consumer_number,date,reading\n" + "".join(
+        f"{n},{day},{r}\n" for n, p in zip(numbers, photos, strict=True) for day, r in _history(p.value)
+    )
     return consumers, readings, numbers
-
-
-# The self-reading window is days 1-5 (Asia/Kolkata); submissions in the tests are dated inside it.
-IN_WINDOW = "2026-11-02T10:00:00+05:30"
 
 
 @dataclass

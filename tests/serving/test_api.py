@@ -10,6 +10,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from serving import db
+from tests.vision import photos
 
 from .conftest import Api, bearer
 from .helpers import Receiver
@@ -141,9 +142,9 @@ def test_scopes(api: Api) -> None:
     assert api.client.get(f"/v1/consumers/{api.numbers[0]}/readings", headers=api.reviewer).status_code == 200
 
 
-def _png_bytes() -> bytes:
+def _png_bytes(side: int = 80) -> bytes:
     buf = io.BytesIO()
-    Image.new("RGB", (80, 60), "white").save(buf, "PNG")
+    Image.new("RGB", (side, side * 3 // 4 or 1), "white").save(buf, "PNG")
     return buf.getvalue()
 
 
@@ -167,6 +168,16 @@ BAD_INPUTS = [
         415,
         "corrupt_image",
     ),
+    # Sizes from the header, before anything decodes (issue 22, finding 1); HEIC checked like the others.
+    ("png bomb", {"photo": ("m.png", photos.png_bomb(), "image/png")}, {}, 413, "too_many_pixels"),
+    ("tiny png", {"photo": ("m.png", _png_bytes(8), "image/png")}, {}, 422, "image_too_small"),
+    (
+        "fake heic",
+        {"photo": ("m.heic", b"\0\0\0\x18ftypheic" + bytes(range(256)) * 8, "image/heic")},
+        {},
+        415,
+        "corrupt_image",
+    ),  # fmt: skip
     ("unknown consumer", None, {"consumer_number": "NOBODY-1"}, 422, "unknown_consumer"),
     ("malformed reading", None, {"typed_reading": "12a45"}, 422, "malformed_reading"),
     ("negative reading", None, {"typed_reading": "-5"}, 422, "malformed_reading"),
@@ -195,6 +206,7 @@ def test_bad_input_is_refused_and_nothing_is_stored(api: Api, files, fields, sta
     )
     assert r.status_code == status, r.text
     assert r.json()["detail"]["code"] == code
+    assert r.headers["x-content-type-options"] == "nosniff"
     assert _count(api, db.Submission) == 0
     assert _photo_files(api) == 0
 

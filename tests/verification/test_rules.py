@@ -211,6 +211,7 @@ def test_reading_parse() -> None:
         ("999999999999", "reading_does_not_fit"),  # 12 digits on a 6-digit meter
         ("5", "below_last_reading"),  # the last verified reading is 1500.0
         ("1650.25", "reading_decimals"),  # the meter shows one decimal
+        ("90000.0", "above_load_cap"),  # 88,500 kWh in a month on a 3 kW load
     ],
 )
 def test_a_reviewer_cannot_accept_an_impossible_reading(value: str, code: str) -> None:
@@ -228,3 +229,12 @@ def test_a_reviewer_may_accept_a_rollover_they_state() -> None:
         accept_after_review(d, sub, Reading.parse("12.3"), "reviewer-7")
     settled = accept_after_review(d, sub, Reading.parse("12.3"), "reviewer-7", rollover=True)
     assert settled.status == ACCEPTED and settled.verified_reading == "12.3"
+
+
+def test_a_stated_rollover_must_fit_the_load_too() -> None:
+    # Issue 22, finding 3: a rollover one unit below the last reading means a whole counter in a month.
+    sub = submission(history=steady_history(last="50083.0"))
+    d = decide(sub)
+    with pytest.raises(ReviewRefused) as refused:
+        accept_after_review(d, sub, Reading.parse("50082.0"), "reviewer-7", rollover=True)
+    assert refused.value.code == "above_load_cap" and "going round the counter" in str(refused.value)

@@ -52,3 +52,18 @@ def huge_jpeg(width: int = 10000, height: int = 10000) -> bytes:
     """A real 100-megapixel JPEG (flat, so it is small and quick to make)."""
     image = np.full((height, width, 3), 128, np.uint8)
     return jpeg(image, 50)
+
+
+def png_bomb(side: int = 13000) -> bytes:
+    """A PNG of side x side RGBA pixels, all zero: well under a megabyte, gigabytes once decoded."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    packer = zlib.compressobj(9)
+    row = bytes(1 + side * 4)  # filter byte + pixels
+    pixels = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
+    header = struct.pack(">IIBBBBB", side, side, 8, 6, 0, 0, 0)  # 8-bit RGBA
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")

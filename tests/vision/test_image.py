@@ -101,3 +101,32 @@ def test_decompression_bomb_is_refused_cleanly() -> None:
     with pytest.raises(ImageError) as err:
         decode_photo(photos.huge_jpeg(20000, 12000))
     assert err.value.reason == "too_many_pixels"
+
+
+_BOMB_PROBE = """
+import resource, sys
+from tests.vision import photos
+from vision.image import ImageError, decode_photo, exif_taken, read_header
+bomb = photos.png_bomb()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+for check in (read_header, exif_taken, decode_photo):
+    try:
+        check(bomb)
+    except ImageError as e:
+        assert e.reason == "too_many_pixels", e.reason
+    else:
+        assert check is exif_taken, check
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
+"""
+
+
+def test_a_png_bomb_is_refused_from_its_header_without_decoding() -> None:
+    # 13000 x 13000 RGBA in 0.7 MB: 676 MB decoded. Its own process, so the peak memory is its own.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", _BOMB_PROBE], cwd=root, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) < 100, f"peak memory grew by {done.stdout.strip()} MB"

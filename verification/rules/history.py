@@ -31,6 +31,11 @@ def consumption(current: Reading, last: Reading, consumer: Consumer) -> tuple[fl
     return used + span, True
 
 
+def load_cap(consumer: Consumer, days: int, limits: HistoryLimits) -> float:
+    """The most kWh the consumer's sanctioned load can draw in ``days`` (with the utility's allowance)."""
+    return consumer.sanctioned_load_kw * 24 * days * limits.max_load_factor
+
+
 def check(
     current: Reading,
     digits_shown: str,
@@ -55,7 +60,7 @@ def check(
     last = history[-1]
     days = max(1, (today - last.on).days)
     used, rolled = consumption(current, last.reading, consumer)
-    cap = consumer.sanctioned_load_kw * 24 * days * limits.max_load_factor
+    cap = load_cap(consumer, days, limits)
     if rolled and used > cap:  # not a plausible rollover: the reading went backwards
         findings.append(
             Finding(

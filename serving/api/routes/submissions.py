@@ -26,6 +26,8 @@ from ..schemas import SubmissionOut
 log = logging.getLogger("meterverify.api")
 router = APIRouter(prefix="/v1/submissions", tags=["submissions"])
 
+# What the header says of a photo that cannot be used, as the door answers it.
+_HEADER_REFUSALS = {"too_many_pixels": (413, "too_many_pixels"), "too_small": (422, "image_too_small")}
 # The declared type of an upload and the format its bytes must then have (vision.image.sniff_format).
 FORMAT_OF = {
     "image/jpeg": "JPEG",
@@ -175,12 +177,12 @@ def _read_photo(photo: UploadFile, limit: int) -> bytes:
     if declared is not None and declared != found:
         metrics.REJECTED_UPLOADS.labels("type_mismatch").inc()
         raise error(415, "type_mismatch", f"the photo is a {found} image but was sent as {content_type}")
-    if found != "HEIC":  # HEIC headers are read by the decoder; a damaged one is refused when it is read
-        try:
-            read_header(data)
-        except ImageError as e:
-            metrics.REJECTED_UPLOADS.labels("corrupt_image").inc()
-            raise error(415, "corrupt_image", f"the photo cannot be decoded: {e}") from None
+    try:  # the header alone, its size checked before anything is decoded (a small PNG may hold gigapixels)
+        read_header(data)
+    except ImageError as e:
+        status, code = _HEADER_REFUSALS.get(e.reason, (415, "corrupt_image"))
+        metrics.REJECTED_UPLOADS.labels(code).inc()
+        raise error(status, code, f"the photo cannot be used: {e}") from None
     return data
 
 
