@@ -46,6 +46,12 @@ def serve(
     from serving.database import upgrade
 
     settings = get_settings()
+    if not settings.embedded_broker and not settings.session_secret.get_secret_value():
+        # Each API replica would make its own: a reviewer's session would work on one replica only.
+        typer.echo(
+            "distributed mode needs METERVERIFY_SESSION_SECRET, the same on every API replica", err=True
+        )
+        raise typer.Exit(2)
     svc = _service()
     if svc.engine.dialect.name == "sqlite":
         upgrade(svc.engine)
@@ -174,11 +180,19 @@ def _count_worker_processes(pool: str) -> None:
 def db_upgrade() -> None:
     """Bring the database schema up to date (Alembic migrations). Safe to run again."""
     from meterverify.settings import get_settings
-    from serving.database import make_engine, upgrade
+    from serving.database import current_revision, make_engine, upgrade
 
     engine = make_engine(get_settings().sqlalchemy_url)
+    where = engine.url.render_as_string(hide_password=True)
+    before = current_revision(engine)
     upgrade(engine)
-    typer.echo(f"database {engine.url.render_as_string(hide_password=True)} is up to date")
+    after = current_revision(engine)
+    if before == after:
+        typer.echo(f"database {where} was up to date already (revision {after})")
+    elif before is None:
+        typer.echo(f"database {where} was empty: created the tables (revision {after})")
+    else:
+        typer.echo(f"database {where} upgraded from revision {before} to {after}")
 
 
 @keys_app.command("create")

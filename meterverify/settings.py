@@ -92,6 +92,11 @@ class Settings(BaseSettings):
     max_photo_mb: float = 20.0
     max_import_mb: float = 200.0  # a consumers/readings CSV upload
     submitted_at_max_age_h: float = 72.0  # submitted_at may be this much before the service received it
+    # Guessing: wrong API keys per client address, wrong review sign-ins per account and per address.
+    api_key_failures_per_minute: int = 30
+    sign_in_failures_per_account: int = 5
+    sign_in_failures_per_address: int = 20
+    sign_in_lockout_min: float = 15.0  # failures are counted over this long; past the limit, wait this long
 
     # Work and delivery.
     inprocess_workers: int = 2  # threads running tasks in embedded mode

@@ -7,15 +7,18 @@ sign-out and when a password changes, so old cookies stop working) and a CSRF to
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from serving import db
@@ -76,6 +79,84 @@ def check_password(s: Session, username: str, password: str) -> db.User | None:
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     return user
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """Wrong sign-ins allowed per account (since its last right one) and per client address within
+    ``window``; past either limit the password is not even checked until the oldest counted failure is
+    ``window`` old."""
+
+    per_account: int = 5
+    per_address: int = 20
+    window: timedelta = timedelta(minutes=15)
+
+
+class FormUsed(Exception):
+    """The sign-in form's token was used before: each form signs in (or fails) once."""
+
+
+@dataclass(frozen=True)
+class SignInResult:
+    user: db.User | None
+    outcome: str  # ok, wrong, locked
+    wait: timedelta  # when locked: how long until the next try counts
+
+
+def wait_before_sign_in(
+    s: Session, username: str, address: str, throttle: Throttle, now: datetime
+) -> timedelta:
+    """How long ``username`` or ``address`` must wait before a password is checked for it again."""
+    A = db.SignInAttempt
+    since = now - throttle.window
+    last_ok = s.scalar(select(func.max(A.at)).where(A.username == username, A.outcome == "ok"))
+    waits = [timedelta(0)]
+    for column, value, limit, start in (
+        (A.username, username, throttle.per_account, max(since, last_ok) if last_ok else since),
+        (A.address, address, throttle.per_address, since),
+    ):
+        recent = s.scalars(
+            select(A.at)
+            .where(column == value, A.outcome == "wrong", A.at > start)
+            .order_by(A.at.desc())
+            .limit(limit)
+        ).all()
+        if len(recent) >= limit:
+            waits.append(recent[-1] + throttle.window - now)
+    return max(waits)
+
+
+def sign_in(
+    s: Session, username: str, password: str, address: str, form_token: str, throttle: Throttle
+) -> SignInResult:
+    """Check a sign-in, throttled, and record it (``FormUsed`` when this form was used before)."""
+    username, address = username[:64], address[:64]
+    token_hash = hashlib.sha256(form_token.encode()).hexdigest()
+    A = db.SignInAttempt
+    if s.scalar(select(A.id).where(A.form_token == token_hash)) is not None:
+        raise FormUsed
+    now = db.utcnow()
+    wait = wait_before_sign_in(s, username, address, throttle, now)
+    user = None if wait > timedelta(0) else check_password(s, username, password)
+    outcome = "locked" if wait > timedelta(0) else "ok" if user is not None else "wrong"
+    utility = s.scalar(select(db.User.utility).where(db.User.username == username))
+    try:
+        with s.begin_nested():
+            s.add(A(username=username, address=address, outcome=outcome, utility=utility,
+                    form_token=token_hash, at=now))  # fmt: skip
+    except IntegrityError:  # the same form posted twice at once: the other post used it
+        raise FormUsed from None
+    return SignInResult(user, outcome, wait)
+
+
+def sign_ins(s: Session, supervisor: Reviewer, limit: int = 200) -> list[db.SignInAttempt]:
+    """The latest sign-in attempts on the supervisor's utility's accounts, newest first."""
+    A = db.SignInAttempt
+    return list(
+        s.scalars(
+            select(A).where(A.utility == supervisor.utility).order_by(A.at.desc(), A.id.desc()).limit(limit)
+        )
+    )
 
 
 class Sessions:

@@ -105,14 +105,28 @@ def _filters(reason: str = "", area: str = "", meter: str = "") -> work.Filters:
 # --- signing in and out -----------------------------------------------------------------------------------
 
 
+# What the sign-in form may say after a redirect: fixed words, never text from the address bar.
+_SIGN_IN_ERRORS = {
+    "wrong": "Wrong username or password.",
+    "locked": "Too many wrong sign-ins for this account or from this address: try again in {minutes} minute(s).",
+}
+
+
 @router.get("/login")
-def login_form(request: Request, error: str = "") -> HTMLResponse:
+def login_form(request: Request, error: str = "", minutes: int = 0) -> HTMLResponse:
     cookie, token = _sessions(request).login_token()
-    response = _page(request, "login.html", csrf=token, error=error[:100])
+    words = _SIGN_IN_ERRORS.get(error, "").format(minutes=max(1, min(minutes, 999)))
+    response = _page(request, "login.html", csrf=token, error=words)
     response.set_cookie(
         auth.LOGIN_COOKIE, cookie, max_age=3600, httponly=True, samesite="strict", path="/review"
     )
     return response
+
+
+def _throttle(svc: Service) -> auth.Throttle:
+    settings = svc.settings
+    return auth.Throttle(settings.sign_in_failures_per_account, settings.sign_in_failures_per_address,
+                         timedelta(minutes=settings.sign_in_lockout_min))  # fmt: skip
 
 
 @router.post("/login")
@@ -121,11 +135,19 @@ def login(request: Request, username: Annotated[str, Form()], password: Annotate
     sessions = _sessions(request)
     if not sessions.login_token_ok(request.cookies.get(auth.LOGIN_COOKIE), csrf):
         raise HTTPException(403, "the sign-in form is stale or forged; reload it")
-    with _service(request).sessions.begin() as s:
-        user = auth.check_password(s, username, password)
-        cookie = sessions.issue(user) if user is not None else None
+    svc = _service(request)
+    address = request.client.host if request.client else "unknown"
+    try:
+        with svc.sessions.begin() as s:
+            result = auth.sign_in(s, username, password, address, csrf, _throttle(svc))
+            cookie = sessions.issue(result.user) if result.user is not None else None
+    except auth.FormUsed:
+        raise HTTPException(403, "this sign-in form was used already; reload it") from None
     if cookie is None:
-        return RedirectResponse("/review/login?error=wrong+username+or+password", status_code=303)
+        query = {"error": result.outcome}
+        if result.outcome == "locked":
+            query["minutes"] = str(int(result.wait.total_seconds() // 60) + 1)
+        return RedirectResponse(f"/review/login?{urlencode(query)}", status_code=303)
     response = RedirectResponse("/review/", status_code=303)
     response.set_cookie(auth.SESSION_COOKIE, cookie, max_age=auth.SESSION_MAX_AGE_S, httponly=True,
                         samesite="strict", secure=request.url.scheme == "https", path="/review")  # fmt: skip
@@ -282,7 +304,8 @@ def item_reopen(request: Request, submission_id: str, reviewer: Poster,
     try:
         work.reopen(_service(request), reviewer, submission_id[:36], reason or "reopened by a supervisor")
     except work.ActionRefused as e:
-        raise HTTPException(403 if e.code == "forbidden" else 409, str(e)) from None
+        status = {"forbidden": 403, "not_found": 404}.get(e.code, 409)
+        raise HTTPException(status, str(e)) from None
     return RedirectResponse(f"/review/items/{submission_id[:36]}", status_code=303)
 
 
@@ -291,6 +314,20 @@ def audit_page(request: Request, me: Supervisor, item: str = "", reviewer: str =
     with _service(request).sessions() as s:
         rows = work.audit(s, me, submission_id=item[:36] or None, username=reviewer[:64] or None)
     return _page(request, "audit.html", me=me, rows=rows, item=item[:36], reviewer=reviewer[:64])
+
+
+@router.get("/sign-ins")
+def sign_ins_page(request: Request, me: Supervisor) -> HTMLResponse:
+    with _service(request).sessions() as s:
+        rows = auth.sign_ins(s, me)
+        throttle = _throttle(_service(request))
+        now = db.utcnow()
+        names = sorted({r.username for r in rows if r.outcome != "ok"})
+        locked = {
+            n: w for n in names if (w := auth.wait_before_sign_in(s, n, "", throttle, now)) > timedelta(0)
+        }
+    tz = _service(request).utility_config(me.utility).window.tz
+    return _page(request, "sign_ins.html", me=me, rows=rows, locked=locked, tz=tz)
 
 
 @router.get("/stats")

@@ -161,16 +161,16 @@ def act(svc: Service, reviewer: Reviewer, submission_id: str, action: str, readi
         except ValueError:
             raise ActionRefused("malformed_reading", f"{text[:24]!r} is not a meter reading") from None
     try:
-        pipeline.settle(svc, submission_id, reviewer.username, value, why, rollover)
+        pipeline.settle(svc, submission_id, reviewer.username, value, why, rollover, utility=reviewer.utility,
+                        action=action, own_claim=True)  # fmt: skip
     except v.ReviewRefused as e:
         raise ActionRefused(e.code, str(e)) from None
-    except ValueError as e:  # settled by someone else meanwhile
+    except LookupError:
+        raise ActionRefused("not_found", "no such item") from None
+    except pipeline.ItemClaimed as e:
+        raise ActionRefused("not_claimed", str(e)) from None
+    except ValueError as e:  # settled by someone else meanwhile, or the claim expired
         raise ActionRefused("not_in_review", str(e)) from None
-    with svc.sessions.begin() as s:
-        sub = s.get(db.Submission, submission_id)
-        sub.claimed_by, sub.claim_until = None, None
-        after = {"status": sub.status, "verified_reading": sub.verified_reading}
-        _log(s, reviewer, submission_id, action, before, after, why, reader_value, typed)
 
 
 def reopen(svc: Service, supervisor: Reviewer, submission_id: str, why: str) -> None:

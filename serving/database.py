@@ -58,7 +58,11 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     command.upgrade(_alembic_config(engine), revision)
 
 
-def pending_migrations(engine: Engine) -> bool:
-    head = ScriptDirectory.from_config(_alembic_config(engine)).get_current_head()
+def current_revision(engine: Engine) -> str | None:
+    """The schema's revision (None: an empty database)."""
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision() != head
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def pending_migrations(engine: Engine) -> bool:
+    return current_revision(engine) != ScriptDirectory.from_config(_alembic_config(engine)).get_current_head()

@@ -261,3 +261,23 @@ class ReviewAction(Base):
     reader_value: Mapped[str | None] = mapped_column(String(24), nullable=True)
     typed: Mapped[str | None] = mapped_column(String(24), nullable=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SignInAttempt(Base):
+    """Every sign-in to the review UI, right or wrong: the throttle counts them, supervisors read them, and
+    each sign-in form's token is used once (its hash is unique here)."""
+
+    __tablename__ = "sign_in_attempts"
+    __table_args__ = (
+        Index("ix_sign_in_attempts_username_at", "username", "at"),
+        Index("ix_sign_in_attempts_address_at", "address", "at"),
+        Index("ix_sign_in_attempts_utility_at", "utility", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64))  # as typed (cut to 64): also names that do not exist
+    address: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))  # ok, wrong, locked
+    utility: Mapped[str | None] = mapped_column(String(32), nullable=True)  # the account's, when it exists
+    form_token: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 of the form's token
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -19,7 +19,7 @@ import verification as v
 from verification.rules.window import local_date
 from vision.locate import Meter
 
-from . import db, metrics
+from . import db, delivery, metrics
 from .service import Service
 from .store import PhotoMissing, StoreUnavailable
 
@@ -121,6 +121,15 @@ def _read(svc: Service, digest: str, typed: str, meter: Meter | None) -> dict:
     return reading
 
 
+class ItemClaimed(Exception):
+    """Another reviewer holds the item (a claim that has not expired): ``holder`` and ``until`` say who and
+    how long."""
+
+    def __init__(self, holder: str, until: datetime) -> None:
+        super().__init__(f"{holder} is reviewing this item (until {until:%H:%M} UTC)")
+        self.holder, self.until = holder, until
+
+
 def settle(
     svc: Service,
     submission_id: str,
@@ -128,17 +137,30 @@ def settle(
     value: v.Reading | None,
     why: str = "",
     rollover: bool = False,
+    *,
+    utility: str | None = None,
+    action: str = "",
+    own_claim: bool = False,
 ) -> None:
-    """A reviewer accepts (with ``value``) or rejects (``value`` None, with ``why``) a submission in review.
+    """The one door for a person's verdict, from the API and the review UI alike: accept with ``value`` or
+    reject (``value`` None, with ``why``) a submission in review, in one transaction with its audit row; then
+    the courier is woken so billing hears of it now.
 
-    Raises ``v.ReviewRefused`` for a reading that cannot be right (``rollover``: the reviewer says the counter
-    went round), ``LookupError`` for no such submission, ``ValueError`` when it is not waiting for review."""
+    ``utility``: the reviewer's (None: any, an operator). An item another reviewer holds is refused
+    (``ItemClaimed``); with ``own_claim`` (the UI) the reviewer must hold it. Raises ``v.ReviewRefused`` for a
+    reading that cannot be right (``rollover``: the reviewer says the counter went round), ``LookupError`` for
+    no such submission, ``ValueError`` when it is not waiting for review."""
     with svc.decision_lock(), svc.sessions.begin() as s:
         sub = s.get(db.Submission, submission_id)
-        if sub is None:
+        if sub is None or (utility is not None and sub.utility != utility):
             raise LookupError(submission_id)
         if sub.status != v.NEEDS_REVIEW:
             raise ValueError(f"submission is {sub.status}, not waiting for review")
+        held = sub.claimed_by if sub.claim_until is not None and sub.claim_until > db.utcnow() else None
+        if held is not None and held != reviewer:
+            raise ItemClaimed(held, sub.claim_until)
+        if own_claim and held != reviewer:
+            raise ValueError("open the item first: the claim on it has expired")
         consumer = _lock_consumer(s, sub.consumer_number)
         config = svc.utility_config(consumer.utility)
         decision = v.Decision.from_dict(sub.decision)
@@ -147,10 +169,21 @@ def settle(
         else:
             facts = _submission_facts(s, sub, consumer, sub.reading, config)
             settled = v.accept_after_review(decision, facts, value, reviewer, config, rollover)
-        _record(
+        reader_value = decision.proposed_reading or (sub.reading or {}).get("value")
+        typed = sub.typed_reading
+        if not _record(
             s, sub, settled, sub.reading, local_date(sub.submitted_at, config.window), expect=v.NEEDS_REVIEW
-        )
+        ):
+            raise ValueError("submission was settled by someone else meanwhile")
+        s.add(db.ReviewAction(
+            submission_id=submission_id, utility=sub.utility, username=reviewer[:64],
+            action=(action or ("accept" if value is not None else "reject"))[:20],
+            before={"status": v.NEEDS_REVIEW, "verified_reading": None},
+            after={"status": settled.status, "verified_reading": settled.verified_reading},
+            reason=why[:500], reader_value=reader_value, typed=typed,
+        ))  # fmt: skip
         metrics.DECISIONS.labels(settled.status, "reviewer").inc()
+    delivery.wake(svc)
 
 
 def reopen(svc: Service, submission_id: str, supervisor: str, why: str) -> None:

@@ -28,11 +28,40 @@ def _parts(url: str) -> SplitResult:
     return parts
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NUMERIC = frozenset("0123456789abcdefx.")
+
+
+def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a host stands for when it is one, in any spelling the resolver accepts: dotted quads,
+    but also ``127.1``, ``0x7f.1``, ``017700000001``, ``2130706433``, ``0`` (what ``inet_aton`` takes)."""
+    try:
+        return ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        pass
+    if host and set(host.lower()) <= _NUMERIC:
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """IPv4 addresses an IPv6 address carries: mapped, compatible (``::a.b.c.d``), NAT64, 6to4, Teredo."""
+    found = [ip.ipv4_mapped, ip.sixtofour, *(ip.teredo or ())]
+    if ip in _NAT64 or ip.packed[:12] == bytes(12):
+        found.append(ipaddress.IPv4Address(ip.packed[12:]))
+    return [a for a in found if a is not None]
+
+
 def _internal(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%")[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return not ip.is_global or ip.is_multicast
+    """Whether an address (any spelling) is not a public unicast one, or carries one that is not."""
+    ip = _address(address)
+    if ip is None:
+        raise ValueError(f"{address[:60]} is not an address")
+    candidates = [ip, *(_embedded_ipv4(ip) if isinstance(ip, ipaddress.IPv6Address) else ())]
+    return any(not a.is_global or a.is_multicast for a in candidates)
 
 
 def _allowed(host: str, allowed_hosts: list[str]) -> bool:
@@ -47,8 +76,9 @@ def check(url: str, allowed_hosts: list[str]) -> None:
         return
     try:
         internal = _internal(host)
-    except ValueError:  # a name, not an address
-        internal = host.lower().endswith(_INTERNAL_NAMES) or host.lower() == "localhost"
+    except ValueError:  # a name, not an address ("localhost." is "localhost")
+        name = host.lower().rstrip(".")
+        internal = name.endswith(_INTERNAL_NAMES) or name == "localhost"
     if internal:
         raise UnsafeUrl(f"{host[:60]} is an internal address; webhooks go to public addresses only")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..keys import Principal, authenticate
 from ..service import Service
+from ..throttle import FailureWindow
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer mvk_...`")
 
@@ -35,13 +37,23 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 
 def get_principal(
-    session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     unauthorized = {"WWW-Authenticate": "Bearer"}
     if credentials is None:
         raise error(401, "no_api_key", "send an API key: Authorization: Bearer <key>", unauthorized)
+    guesses: FailureWindow = request.app.state.key_guesses
+    address = request.client.host if request.client else "unknown"
+    wait = guesses.wait_s(address)
+    if wait:
+        retry = str(math.ceil(wait))
+        raise error(429, "too_many_attempts", f"too many unknown API keys from this address; try again in {retry} s",
+                    {"Retry-After": retry})  # fmt: skip
     principal = authenticate(session, credentials.credentials)
     if principal is None:
+        guesses.fail(address)
         raise error(401, "bad_api_key", "the API key is unknown or revoked", unauthorized)
     return principal
 

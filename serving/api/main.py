@@ -22,6 +22,7 @@ from ..delivery import Courier
 from ..service import Service
 from ..store import StoreUnavailable
 from ..tasks import Sweeper, requeue_stale
+from ..throttle import FailureWindow
 from .routes import consumers, draws, feed, health, keys, submissions, webhooks
 
 log = logging.getLogger("meterverify.api")
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         lifespan=lifespan,
         responses={401: {"description": "No or unknown API key"}, 403: {"description": "Scope missing"}},
     )
+    app.state.key_guesses = FailureWindow(settings.api_key_failures_per_minute, 60.0)
     for module in (submissions, consumers, feed, webhooks, keys, draws, health):
         app.include_router(module.router)
     review_ui.mount(app)

@@ -65,10 +65,9 @@ def bearer(key: str) -> dict:
 def embedded_settings(root: Path, **overrides) -> Settings:
     # The test receivers listen on 127.0.0.1: allowed here, as an operator would allow an internal host.
     # Submissions are dated in a fixed reading window (IN_WINDOW), however long ago that is.
-    values = {"submitted_at_max_age_h": 10 * 365 * 24, "webhook_allowed_hosts": ["127.0.0.1"], **overrides}
-    return Settings(
-        var_dir=root, sweep_every_s=0.2, webhook_backoff_s=0.2, webhook_backoff_max_s=1.0, **values
-    )
+    values = {"submitted_at_max_age_h": 10 * 365 * 24, "webhook_allowed_hosts": ["127.0.0.1"], "sweep_every_s": 0.2,
+              "webhook_backoff_s": 0.2, "webhook_backoff_max_s": 1.0, **overrides}  # fmt: skip
+    return Settings(var_dir=root, **values)
 
 
 @contextmanager

@@ -372,7 +372,9 @@ def test_readyz_and_metrics(api: Api) -> None:
     assert "meterverify_read_seconds_count" in text
 
 
-@pytest.mark.parametrize("cursor", ["99999999999999999999", "-1", "9223372036854775808"])
+@pytest.mark.parametrize(
+    "cursor", ["99999999999999999999", "-1", "9223372036854775808", "\u0661\u0662", "\uff11", " 1"]
+)
 def test_a_feed_cursor_out_of_range_is_a_422_not_a_500(api: Api, cursor: str) -> None:
     r = api.client.get(f"/v1/verified?after={cursor}", headers=api.billing)
     assert r.status_code == 422 and r.json()["detail"]["code"] == "bad_cursor"

@@ -95,6 +95,13 @@ def test_db_keys_and_consumers_commands(database: str, tmp_path: Path) -> None:
     ]
 
 
+def test_distributed_serve_refuses_to_start_without_a_shared_session_secret(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("METERVERIFY_")}
+    env["METERVERIFY_BROKER_URL"] = "amqp://guest:guest@127.0.0.1:1//"  # never reached
+    done = subprocess.run([EXE, "serve"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "METERVERIFY_SESSION_SECRET" in done.stderr, done.stderr
+
+
 def test_serve_with_no_configuration_runs_the_demo(tmp_path: Path) -> None:
     """What `make run` does: SQLite, a photo folder, in-process tasks, demo consumers, photos and keys."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("METERVERIFY_")}

@@ -391,6 +391,28 @@ def test_internal_addresses_and_credentials_are_refused(api: Api, url: str) -> N
     assert _count(api, db.WebhookEndpoint) == 0
 
 
+# Every spelling of an internal address the resolver accepts (issue 22, finding 5).
+LOOPBACK_SPELLINGS = [
+    "2130706433", "0x7f.1", "017700000001", "127.1", "0x7f000001", "0177.0.0.1", "0", "localhost.", "LOCALHOST",
+    "[::127.0.0.1]", "[64:ff9b::7f00:1]", "[64:ff9b::a00:1]", "[2002:7f00:1::]", "[2002:a9fe:a9fe::1]",
+    "[::ffff:7f00:1]", "[2001:0:4136:e378:8000:63bf:80ff:fffe]",  # the last: Teredo to 127.0.0.1
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("host", LOOPBACK_SPELLINGS)
+def test_every_spelling_of_an_internal_address_is_refused_at_registration_and_at_send(host: str) -> None:
+    url = f"http://{host}:8080/hook"
+    with pytest.raises(webhook_url.UnsafeUrl):
+        webhook_url.check(url, [])
+    with pytest.raises(webhook_url.UnsafeUrl):
+        webhook_url.resolve(url, [])
+
+
+def test_public_addresses_in_odd_spellings_still_pass() -> None:
+    for host in ("8.8.8.8", "0x8080808", "[2001:4860:4860::8888]", "[64:ff9b::808:808]"):
+        webhook_url.check(f"http://{host}/hook", [])
+
+
 def test_an_allowed_host_and_a_public_one_are_accepted(api: Api) -> None:
     for url in ("http://127.0.0.1:8080/hook", "https://billing.example.com/hooks/mv"):
         assert api.client.post("/v1/webhooks", headers=api.admin, json={"url": url}).status_code == 201

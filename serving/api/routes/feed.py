@@ -28,10 +28,8 @@ def verified_feed(
 ) -> FeedOut:
     """Decided submissions (accepted or rejected, automatically or by a reviewer) of the key's utility after
     ``after``. Cursors are global sequence numbers: expect gaps."""
-    try:
-        cursor = int(after or 0)
-    except ValueError:
-        cursor = -1
+    after = after or "0"
+    cursor = int(after) if after.isascii() and after.isdigit() else -1  # the feed's own cursors: ASCII digits
     if not 0 <= cursor <= MAX_CURSOR:  # event sequence numbers are 64-bit integers
         raise error(422, "bad_cursor", "after must be a cursor this feed returned")
     query = select(db.Event).where(db.Event.seq > cursor)

@@ -9,7 +9,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, BackgroundTasks, File, Form, Header, Response, UploadFile
+from fastapi import APIRouter, File, Form, Header, Response, UploadFile
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -18,7 +18,7 @@ from verification import Reading, ReviewRefused
 from verification.scripts import ScriptRefused, to_ascii
 from vision.image import ImageError, exif_taken, read_header, sniff_format
 
-from ... import db, delivery, metrics, pipeline, tasks
+from ... import db, metrics, pipeline, tasks
 from ...consumers import CONSUMER_NUMBER
 from ..deps import AnyKey, BillingKey, ReviewerKey, ServiceDep, SessionDep, SingleValuedForm, error
 from ..schemas import SubmissionOut
@@ -160,7 +160,7 @@ def _read_photo(photo: UploadFile, limit: int) -> bytes:
         raise error(
             415,
             "unsupported_media_type",
-            f"photo is {photo.content_type}; send image/jpeg, png, webp or heic",
+            f"photo is {content_type[:40]!r}; send image/jpeg, png, webp or heic",
         )
     data = photo.file.read(limit + 1)
     if not data:
@@ -228,14 +228,13 @@ class ReviewIn(BaseModel):
     response_model=SubmissionOut,
     responses={
         404: {"description": "No such submission"},
-        409: {"description": "Not waiting for review"},
+        409: {"description": "Not waiting for review, or a reviewer in the review UI holds it"},
         422: {"description": "The reading does not fit the meter or its history"},
     },
 )
 def review_submission(
     submission_id: uuid.UUID,
     body: ReviewIn,
-    background: BackgroundTasks,
     svc: ServiceDep,
     session: SessionDep,
     key: ReviewerKey,
@@ -251,14 +250,15 @@ def review_submission(
         except ValueError as e:
             raise error(422, "malformed_reading", str(e)) from None
     try:
-        pipeline.settle(svc, str(submission_id), f"key:{key.name}", value, body.reason, body.rollover)
+        pipeline.settle(svc, str(submission_id), f"key:{key.name}", value, body.reason, body.rollover,
+                        utility=key.utility)  # fmt: skip
     except LookupError:
         raise error(404, "not_found", "no such submission") from None
+    except pipeline.ItemClaimed as e:  # a reviewer in the UI is on it
+        raise error(409, "claimed", str(e)) from None
     except ReviewRefused as e:  # the reading cannot be right for this meter and its history
         raise error(422, e.code, str(e)) from None
     except ValueError as e:
         raise error(409, "not_in_review", str(e)) from None
-    # Billing hears of it now, from the courier, not at the next sweep.
-    background.add_task(delivery.wake, svc)
     with svc.sessions() as s:
         return SubmissionOut(**pipeline.submission_view(s.get(db.Submission, str(submission_id))))
