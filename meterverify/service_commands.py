@@ -105,7 +105,10 @@ def worker(
     ] = None,
     metrics_port: Annotated[
         int,
-        typer.Option(help="Serve Prometheus metrics of every process of this worker on this port; 0: off."),
+        typer.Option(
+            help="Serve /metrics (every process of this worker, summed) and /healthz (200 when it can take "
+            "jobs: a live pool process and the broker answering; else 503) on this port; 0: off."
+        ),
     ] = 0,
 ) -> None:
     """Run a Celery worker: fetches photos, reads them, decides (or, --queue webhooks, delivers the events).
@@ -130,14 +133,17 @@ def worker(
         raise typer.BadParameter(
             "no broker configured (METERVERIFY_BROKER_URL); `meterverify serve` runs tasks itself"
         )
-    if metrics_port:
-        from prometheus_client import CollectorRegistry, multiprocess, start_http_server
-
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-        start_http_server(metrics_port, registry=registry)
-        _count_worker_processes(pool)
     celery_app.conf.broker_url = settings.broker_url
+    if metrics_port:
+        from serving.worker_health import WorkerEndpoint
+
+        def broker_ok() -> bool:
+            with celery_app.connection_for_read() as conn:
+                conn.ensure_connection(max_retries=1, timeout=2)
+            return True
+
+        WorkerEndpoint(os.environ["PROMETHEUS_MULTIPROC_DIR"], broker_ok).serve(metrics_port)
+        _count_worker_processes(pool)
     name = name or f"meterverify-{queue}-{os.getpid()}@%h"
     celery_app.worker_main(
         [

@@ -44,10 +44,10 @@ DEPENDENCY_ERRORS = Counter(
     ["dependency"],
     registry=REGISTRY,
 )
-WORKER_PROCESSES = Gauge(
+WORKER_PROCESSES = Gauge(  # a worker's own (its --metrics-port); not the API's, which runs no worker
     "meterverify_worker_processes",
     "Worker processes alive and taking jobs",
-    registry=REGISTRY,
+    registry=None,
     multiprocess_mode="livesum",
 )
 

@@ -110,6 +110,9 @@ celery_app.conf.update(
     task_ignore_result=True,
     task_serializer="json",
     accept_content=["json"],
+    # The broker confirms each job once it is on disk (a persistent message in a durable queue), so a job
+    # the API answered 202 for survives a broker killed the next moment.
+    broker_transport_options={"confirm_publish": True},
     broker_connection_retry_on_startup=True,
     broker_connection_timeout=3,
     task_publish_retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5},

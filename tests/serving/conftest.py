@@ -47,15 +47,27 @@ class Api:
             },
         )
 
-    def wait(
-        self, submission_id: str, until=("accepted", "needs_review", "rejected"), timeout: float = 30
-    ) -> dict:
+    def submitted(self, photo: bytes, number: str, typed: str, key: str = "k1", **form) -> str:
+        """Submit, expecting 202: the new submission's id (else the status and body it got)."""
+        return _accepted(self.submit(photo, number, typed, key, **form))
+
+    def wait(self, submission, until=("accepted", "needs_review", "rejected"), timeout: float = 30) -> dict:
+        """The submission (an id, or the 202 response of its submit) once it reaches a status in ``until``."""
+        submission_id = submission if isinstance(submission, str) else _accepted(submission)
         deadline = time.monotonic() + timeout
         while True:
-            body = self.client.get(f"/v1/submissions/{submission_id}", headers=self.operator).json()
-            if body["status"] in until or time.monotonic() > deadline:
-                return body
+            r = self.client.get(f"/v1/submissions/{submission_id}", headers=self.operator)
+            late = time.monotonic() > deadline
+            if r.status_code != 200:  # a dependency may be coming back (503): ask again, until the deadline
+                assert not late, f"GET {submission_id} answered {r.status_code}: {r.text[:500]}"
+            elif r.json()["status"] in until or late:
+                return r.json()
             time.sleep(0.05)
+
+
+def _accepted(response) -> str:
+    assert response.status_code == 202, f"submit answered {response.status_code}: {response.text[:500]}"
+    return response.json()["id"]
 
 
 def bearer(key: str) -> dict:

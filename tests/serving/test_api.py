@@ -31,7 +31,7 @@ def test_clean_match_is_accepted_and_in_the_feed(api: Api) -> None:
     r = api.submit(photo.data, api.numbers[0], photo.value)
     assert r.status_code == 202, r.text
     assert r.headers["Location"] == f"/v1/submissions/{r.json()['id']}"
-    body = api.wait(r.json()["id"])
+    body = api.wait(r)
     assert body["status"] == "accepted", body["reasons"]
     assert body["verified_reading"] == photo.value
     assert body["lucky_draw_eligible"] is True
@@ -58,7 +58,7 @@ def test_typing_mistake_goes_to_review_then_reviewer_accepts(api: Api) -> None:
     photo = api.photos[1]
     wrong = photo.value.replace(photo.value[0], str((int(photo.value[0]) + 1) % 10), 1)
     r = api.submit(photo.data, api.numbers[1], wrong)
-    body = api.wait(r.json()["id"])
+    body = api.wait(r)
     assert body["status"] == "needs_review"
     assert body["proposed_reading"] == photo.value
     assert body["verified_reading"] is None
@@ -107,7 +107,7 @@ def test_same_idempotency_key_same_submission(api: Api) -> None:
     assert conflict.status_code == 409
     assert conflict.json()["detail"]["code"] == "idempotency_conflict"
     assert _count(api, db.Submission) == 1
-    api.wait(first.json()["id"])
+    api.wait(first)
     assert _count(api, db.Event) == 1
 
 
@@ -286,7 +286,7 @@ def test_corrupt_jpeg_is_accepted_for_processing_and_decided_unreadable(api: Api
     photo = api.photos[0]
     r = api.submit(photo.data[: len(photo.data) // 3], api.numbers[0], photo.value)
     assert r.status_code == 202
-    body = api.wait(r.json()["id"])
+    body = api.wait(r)
     assert body["status"] in ("needs_review", "rejected")
     assert body["verified_reading"] is None and body["lucky_draw_eligible"] is False
 
@@ -299,7 +299,7 @@ def test_webhook_is_signed_and_retried_until_the_receiver_is_back(api: Api, rece
     ids = []
     for i in (0, 2, 3):
         r = api.submit(api.photos[i].data, api.numbers[i], api.photos[i].value, key=f"w{i}")
-        ids.append(api.wait(r.json()["id"])["id"])
+        ids.append(api.wait(r)["id"])
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:  # failures pile up in the outbox, with backoff
         failing = api.client.get("/v1/outbox?state=failing", headers=api.admin).json()
@@ -328,7 +328,7 @@ def test_a_wrong_secret_is_detected_by_the_receiver(api: Api, receiver: Receiver
     api.client.post("/v1/webhooks", json={"url": receiver.url}, headers=api.admin)
     receiver.secret = "whsec_not_the_one"
     r = api.submit(api.photos[0].data, api.numbers[0], api.photos[0].value)
-    api.wait(r.json()["id"])
+    api.wait(r)
     deadline = time.monotonic() + 5
     while receiver.bad_signatures == 0 and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -365,7 +365,7 @@ def test_readyz_and_metrics(api: Api) -> None:
         "store": "ok",
     }
     r = api.submit(api.photos[0].data, api.numbers[0], api.photos[0].value)
-    api.wait(r.json()["id"])
+    api.wait(r)
     text = api.client.get("/metrics").text
     assert 'meterverify_submissions{status="accepted"} 1.0' in text
     assert "meterverify_queue_depth 0.0" in text
@@ -386,7 +386,7 @@ def test_a_reader_crash_sends_the_submission_to_review_not_into_a_loop(api: Api,
 
     monkeypatch.setattr(api.svc.reader, "verify", broken)
     r = api.submit(api.photos[0].data, api.numbers[0], api.photos[0].value)
-    body = api.wait(r.json()["id"])
+    body = api.wait(r)
     assert body["status"] == "needs_review"
     assert body["read"]["readable"] is False
     # Our failure, not the photo's: the reviewer is told so, not that the photo was unclear.
@@ -397,7 +397,7 @@ def test_a_submission_that_keeps_failing_goes_to_review_after_max_attempts(api: 
     from serving import pipeline
 
     r = api.submit(api.photos[0].data, api.numbers[0], api.photos[0].value)
-    sub_id = api.wait(r.json()["id"])["id"]
+    sub_id = api.wait(r)["id"]
     with api.svc.sessions.begin() as s:  # as if it had failed over and over
         sub = s.get(db.Submission, sub_id)
         sub.status, sub.attempts, sub.decision = "processing", pipeline.MAX_ATTEMPTS, None

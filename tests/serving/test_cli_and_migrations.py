@@ -48,7 +48,8 @@ def test_migrations_on_sqlite(tmp_path: Path) -> None:
 
 def test_db_keys_and_consumers_commands(database: str, tmp_path: Path) -> None:
     env = {**os.environ, "METERVERIFY_DATABASE_URL": database, "METERVERIFY_VAR_DIR": str(tmp_path)}
-    assert "up to date" in run("db", "upgrade", env=env).stdout
+    assert "was empty: created the tables" in run("db", "upgrade", env=env).stdout
+    assert "was up to date already" in run("db", "upgrade", env=env).stdout
     key = run(
         "keys", "create", "--scope", "billing", "--scope", "reviewer", "--name", "erp", env=env
     ).stdout.strip()

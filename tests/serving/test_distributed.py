@@ -22,6 +22,8 @@ from sqlalchemy import func, select
 
 from meterverify.settings import Settings
 from serving import db
+from tests.services.availability import in_ci
+from tests.services.rabbitmq import RabbitNode, server_binary, start_rabbitmq
 
 from .conftest import Api, running_api
 from .helpers import Receiver, clear_photos, consumers_csv
@@ -63,12 +65,12 @@ class Cluster:
                 proc.wait(5)
 
 
-@pytest.fixture
-def cluster(database: str, amqp_url: str, s3_server, tmp_path: Path) -> Iterator[Cluster]:
+@contextlib.contextmanager
+def _cluster(database: str, broker_url: str, s3_server, tmp_path: Path, **overrides) -> Iterator[Cluster]:
     queue = f"mv-test-{secrets.token_hex(4)}"
     values = {
         "database_url": database,
-        "broker_url": amqp_url,
+        "broker_url": broker_url,
         "task_queue": queue,
         "s3_endpoint": s3_server.endpoint,
         "s3_access_key": s3_server.access_key,
@@ -84,18 +86,23 @@ def cluster(database: str, amqp_url: str, s3_server, tmp_path: Path) -> Iterator
         "METERVERIFY_THREADS": "1",
         **{f"METERVERIFY_{k.upper()}": v for k, v in values.items()},
     }
-    settings = Settings(
-        **values, sweep_every_s=0.2, webhook_backoff_s=0.2, webhook_backoff_max_s=1.0, stale_after_s=60
-    )
+    settings = Settings(**{"sweep_every_s": 0.2, "webhook_backoff_s": 0.2, "webhook_backoff_max_s": 1.0,
+                           "stale_after_s": 60, **values, **overrides})  # fmt: skip
     c = Cluster(settings, env)
     yield c
     c.stop()
     from kombu import Connection
 
-    with Connection(amqp_url) as conn:  # leave RabbitMQ as we found it
+    with Connection(broker_url, connect_timeout=3) as conn:  # leave RabbitMQ as we found it
         for name in (queue, f"{queue}-webhooks"):
-            with contextlib.suppress(Exception):  # never declared in this test
+            with contextlib.suppress(Exception):  # never declared in this test, or the broker is gone
                 conn.default_channel.queue_delete(name)
+
+
+@pytest.fixture
+def cluster(database: str, amqp_url: str, s3_server, tmp_path: Path) -> Iterator[Cluster]:
+    with _cluster(database, amqp_url, s3_server, tmp_path) as c:
+        yield c
 
 
 @pytest.fixture
@@ -151,7 +158,7 @@ def test_worker_killed_mid_job_another_finishes_it_once(
     consumers, readings, numbers = consumers_csv(big, prefix="BIG")
     dapi.client.post("/v1/consumers/import", headers=dapi.admin,
                      files={"consumers": ("c.csv", consumers, "text/csv"), "readings": ("r.csv", readings, "text/csv")})  # fmt: skip
-    ids = [dapi.submit(p.data, numbers[i], p.value, key=f"kill-{i}").json()["id"] for i, p in enumerate(big)]
+    ids = [dapi.submitted(p.data, numbers[i], p.value, key=f"kill-{i}") for i, p in enumerate(big)]
     doomed = cluster.start_worker(tmp_path / "doomed.log")
     deadline = time.monotonic() + 60
     caught = None
@@ -193,14 +200,14 @@ def test_s3_down_gives_503_and_stores_nothing_then_recovers(
         s3_server.start()
     r = dapi.submit(photo.data, dapi.numbers[0], photo.value, key="s3")
     assert r.status_code == 202, r.text
-    assert dapi.wait(r.json()["id"])["status"] == "accepted"
+    assert dapi.wait(r)["status"] == "accepted"
 
 
 def test_postgres_restart_the_service_recovers(dapi: Api, cluster: Cluster, tmp_path: Path) -> None:
     cluster.start_worker(tmp_path / "worker.log")
     photos = dapi.photos
     first = dapi.submit(photos[0].data, dapi.numbers[0], photos[0].value, key="pg-1")
-    assert dapi.wait(first.json()["id"])["status"] == "accepted"
+    assert dapi.wait(first)["status"] == "accepted"
     version = next(iter(os.listdir("/etc/postgresql")))
     subprocess.run(
         ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"], check=True, timeout=60
@@ -213,7 +220,7 @@ def test_postgres_restart_the_service_recovers(dapi: Api, cluster: Cluster, tmp_
         assert r.status_code == 503, r.text
         time.sleep(0.5)
     assert r.status_code == 202, r.text
-    assert dapi.wait(r.json()["id"])["status"] == "accepted"  # the worker recovered too
+    assert dapi.wait(r)["status"] == "accepted"  # the worker recovered too
 
 
 def test_broker_down_at_submit_the_job_is_queued_within_seconds_of_its_return(
@@ -230,7 +237,7 @@ def test_broker_down_at_submit_the_job_is_queued_within_seconds_of_its_return(
     finally:
         subprocess.run(["rabbitmqctl", "start_app"], check=True, capture_output=True, timeout=120)
     back = time.monotonic()
-    body = dapi.wait(r.json()["id"], timeout=60)
+    body = dapi.wait(r, timeout=60)
     assert body["status"] == "accepted", body
     assert time.monotonic() - back < 15, "queued by the sweeper's staleness, not by the broker's return"
     assert _events_per_submission(dapi) == {body["id"]: 1}
@@ -239,7 +246,7 @@ def test_broker_down_at_submit_the_job_is_queued_within_seconds_of_its_return(
 def test_a_store_outage_with_jobs_in_flight_decides_them_once_it_is_back(
     dapi: Api, cluster: Cluster, s3_server, tmp_path: Path
 ) -> None:
-    ids = [dapi.submit(p.data, n, p.value, key=f"in-flight-{i}").json()["id"]
+    ids = [dapi.submitted(p.data, n, p.value, key=f"in-flight-{i}")
            for i, (p, n) in enumerate(zip(dapi.photos[:3], dapi.numbers[:3], strict=True))]  # fmt: skip
     s3_server.stop()
     try:
@@ -274,10 +281,10 @@ def test_worker_metrics_with_the_prefork_pool(dapi: Api, cluster: Cluster, tmp_p
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    cluster.start_worker(
+    worker = cluster.start_worker(
         tmp_path / "worker.log", "--pool", "prefork", "--concurrency", "2", "--metrics-port", str(port)
     )
-    ids = [dapi.submit(p.data, n, p.value, key=f"metrics-{i}").json()["id"]
+    ids = [dapi.submitted(p.data, n, p.value, key=f"metrics-{i}")
            for i, (p, n) in enumerate(zip(dapi.photos[:2], dapi.numbers[:2], strict=True))]  # fmt: skip
     assert [d["status"] for d in _wait_all(dapi, ids)] == ["accepted", "accepted"]
     text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
@@ -289,3 +296,62 @@ def test_worker_metrics_with_the_prefork_pool(dapi: Api, cluster: Cluster, tmp_p
     assert values.get("meterverify_read_seconds_count") == 2, text[:2000]
     assert values.get('meterverify_decisions_total{by="automatic",status="accepted"}') == 2
     assert values.get("meterverify_worker_processes") == 2
+    assert "meterverify_worker_processes" not in dapi.client.get("/metrics").text  # the API runs no worker
+    assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json() == {"processes": 2, "broker": "ok"}
+
+    # A pool process killed with SIGKILL says nothing; the pool starts another; the count stays true.
+    import psutil
+
+    children = psutil.Process(worker.pid).children()
+    assert len(children) == 2, children
+    children[0].kill()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        alive = [c for c in psutil.Process(worker.pid).children() if c.status() != psutil.STATUS_ZOMBIE]
+        if len(alive) == 2 and children[0].pid not in [c.pid for c in alive]:
+            break
+        time.sleep(0.2)
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    assert "meterverify_worker_processes 2.0" in text, [
+        line for line in text.splitlines() if "processes" in line
+    ]
+
+
+@pytest.fixture
+def own_broker(tmp_path: Path) -> Iterator[RabbitNode]:
+    if server_binary() is None:
+        if in_ci():
+            pytest.fail("rabbitmq-server is not installed", pytrace=False)
+        pytest.skip("rabbitmq-server is not installed")
+    (tmp_path / "rabbit").mkdir()
+    node = start_rabbitmq(tmp_path / "rabbit")
+    yield node
+    node.stop()
+
+
+def test_a_broker_killed_with_jobs_queued_delivers_them_when_it_is_back(
+    database: str, own_broker: RabbitNode, s3_server, tmp_path: Path
+) -> None:
+    # The sweeper would queue the jobs again only after stale_after_s: whatever is decided within 30 s of
+    # the broker's return came from the broker's own disk (issue 22, finding 7).
+    with (
+        _cluster(database, own_broker.url, s3_server, tmp_path, stale_after_s=600) as cluster,
+        running_api(cluster.settings) as dapi,
+    ):
+        ids = [dapi.submitted(p.data, n, p.value, key=f"crash-{i}")
+               for i, (p, n) in enumerate(zip(dapi.photos, dapi.numbers, strict=True))]  # fmt: skip
+        with dapi.svc.sessions() as s:
+            queued = s.scalar(select(func.count()).where(db.Submission.queued_at.is_not(None)))
+        assert queued == len(ids)  # the broker took every job (confirmed) before the answer
+        own_broker.kill()
+        own_broker.start()
+        back = time.monotonic()
+        cluster.start_worker(tmp_path / "worker.log")
+        decided = [dapi.wait(i, timeout=max(0.1, back + 30 - time.monotonic())) for i in ids]
+        assert [d["status"] for d in decided] == ["accepted"] * len(ids), [
+            (d["status"], d["reasons"]) for d in decided
+        ]
+        assert time.monotonic() - back < 30
+        assert _events_per_submission(dapi) == dict.fromkeys(ids, 1)
+        with dapi.svc.sessions() as s:
+            assert [s.get(db.Submission, i).attempts for i in ids] == [1] * len(ids)

@@ -32,17 +32,17 @@ def month(api: Api) -> dict[str, str]:
     """A month of decisions: accepted, reviewer-accepted, reviewer-rejected, sent outside the window, twice."""
     p, n = api.photos, api.numbers
     sid = {}
-    sid["twice-1"] = api.submit(p[0].data, n[0], p[0].value, key="t1").json()["id"]
+    sid["twice-1"] = api.submitted(p[0].data, n[0], p[0].value, key="t1")
     api.wait(sid["twice-1"])
-    sid["twice-2"] = api.submit(
+    sid["twice-2"] = api.submitted(
         p[0].data, n[0], p[0].value, key="t2", submitted_at="2026-11-03T09:00:00+05:30"
-    ).json()["id"]
-    sid["reviewed"] = api.submit(p[1].data, n[1], "1", key="rv").json()["id"]
-    sid["rejected"] = api.submit(p[2].data, n[2], "1", key="rj").json()["id"]
-    sid["late"] = api.submit(
+    )
+    sid["reviewed"] = api.submitted(p[1].data, n[1], "1", key="rv")
+    sid["rejected"] = api.submitted(p[2].data, n[2], "1", key="rj")
+    sid["late"] = api.submitted(
         p[3].data, n[3], p[3].value, key="late", submitted_at="2026-11-20T10:00:00+05:30"
-    ).json()["id"]
-    sid["plain"] = api.submit(p[4].data, n[4], p[4].value, key="ok").json()["id"]
+    )
+    sid["plain"] = api.submitted(p[4].data, n[4], p[4].value, key="ok")
     _review(api, sid["reviewed"], {"action": "accept", "reading": p[1].value})
     _review(api, sid["rejected"], {"action": "reject", "reason": "unclear photo"})
     second = api.wait(sid["twice-2"])

@@ -124,7 +124,7 @@ def test_indian_digit_scripts_are_normalised_and_recorded(api: Api, zero: int, s
     typed = _in_script(photo.value, zero)
     r = api.submit(photo.data, api.numbers[0], typed, key=f"script-{script}")
     assert r.status_code == 202, r.text
-    body = api.wait(r.json()["id"])
+    body = api.wait(r)
     assert body["typed_reading"] == photo.value and body["typed_as"] == typed
     assert body["status"] == "accepted"
     with api.svc.sessions() as s:
@@ -165,11 +165,11 @@ def test_an_old_photo_by_its_exif_time_goes_to_review(api: Api) -> None:
     photo = api.photos[1]
     old = _with_exif_time(photo.data, "2026:10:20 09:00:00")  # 13 days before IN_WINDOW
     r = api.submit(old, api.numbers[1], photo.value, key="exif-old")
-    body = api.wait(r.json()["id"])
+    body = api.wait(r)
     assert body["status"] == "needs_review"
     assert "photo_old" in [reason["code"] for reason in body["reasons"]]
     fresh = _with_exif_time(photo.data, "2026:11:02 09:55:00")  # five minutes before it was sent
-    body = api.wait(api.submit(fresh, api.numbers[2], api.photos[2].value, key="exif-fresh").json()["id"])
+    body = api.wait(api.submitted(fresh, api.numbers[2], api.photos[2].value, key="exif-fresh"))
     assert "photo_old" not in [reason["code"] for reason in body["reasons"]]
 
 
@@ -429,7 +429,7 @@ def test_a_name_that_resolves_to_an_internal_address_is_refused_at_send_time(api
         return real(host, *args, **kw)
 
     monkeypatch.setattr(webhook_url.socket, "getaddrinfo", rebound)
-    body = api.wait(api.submit(api.photos[0].data, api.numbers[0], api.photos[0].value).json()["id"])
+    body = api.wait(api.submitted(api.photos[0].data, api.numbers[0], api.photos[0].value))
     assert body["status"] == "accepted"
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -453,7 +453,7 @@ def test_a_slow_receiver_does_not_slow_decisions(api: Api, slow_receiver: Receiv
     slow_receiver.secret = hook.json()["secret"]
     start = time.monotonic()
     ids = [
-        api.submit(p.data, n, p.value, key=f"slow-{i}").json()["id"]
+        api.submitted(p.data, n, p.value, key=f"slow-{i}")
         for i, (p, n) in enumerate(zip(api.photos[:4], api.numbers[:4], strict=True))
     ]
     decided = [api.wait(i) for i in ids]
@@ -480,7 +480,7 @@ def test_a_store_outage_does_not_use_up_attempts_and_jobs_are_decided_after_it(a
 
     monkeypatch.setattr(api.svc.store, "get", flaky_get)
     ids = [
-        api.submit(p.data, n, p.value, key=f"outage-{i}").json()["id"]
+        api.submitted(p.data, n, p.value, key=f"outage-{i}")
         for i, (p, n) in enumerate(zip(api.photos[:3], api.numbers[:3], strict=True))
     ]
     decided = [api.wait(i, timeout=40) for i in ids]

@@ -53,7 +53,7 @@ def test_a_shadow_reader_reads_beside_without_deciding(tmp_path: Path) -> None:
         write_served(api.svc.settings.models_dir, {"shadow": {"version": "7", "onnx": str(home / "reader.onnx"),
                                                               "sha256": sha256_file(home / "reader.onnx")}})  # fmt: skip
         api.svc.models._checked = 0  # look now, not in CHECK_S seconds
-        body = api.wait(api.submit(api.photos[0].data, api.numbers[0], api.photos[0].value).json()["id"])
+        body = api.wait(api.submitted(api.photos[0].data, api.numbers[0], api.photos[0].value))
         assert body["status"] == "accepted"
         with api.svc.sessions() as s:
             reading = s.get(db.Submission, body["id"]).reading

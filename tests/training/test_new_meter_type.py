@@ -91,9 +91,7 @@ def test_a_new_meter_type_is_learnt_gated_promoted_and_served_without_restart(
 
     root = tmp_path / "service"
     with running_api(embedded_settings(root)) as api:  # a running service: tasks in this process
-        first = api.wait(
-            api.submit(api.photos[0].data, api.numbers[0], api.photos[0].value, key="m1").json()["id"]
-        )
+        first = api.wait(api.submitted(api.photos[0].data, api.numbers[0], api.photos[0].value, key="m1"))
         with api.svc.sessions() as s:
             from serving import db
 
@@ -136,9 +134,7 @@ def test_a_new_meter_type_is_learnt_gated_promoted_and_served_without_restart(
         assert client.get_model_version_by_alias("meterverify-reader", "production").version == "1"
 
         time.sleep(CHECK_S + 0.5)  # the running service looks at served.json every CHECK_S seconds
-        second = api.wait(
-            api.submit(api.photos[1].data, api.numbers[1], api.photos[1].value, key="m2").json()["id"]
-        )
+        second = api.wait(api.submitted(api.photos[1].data, api.numbers[1], api.photos[1].value, key="m2"))
         with api.svc.sessions() as s:
             assert s.get(db.Submission, second["id"]).reading["reader_version"] == "1"
         assert second["status"] == "accepted"  # and it still reads the old meters
