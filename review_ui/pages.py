@@ -241,13 +241,28 @@ def item_page(request: Request, submission_id: str, reviewer: Me, reason: str = 
 @router.post("/items/{submission_id}/act")
 def item_act(request: Request, submission_id: str, reviewer: Poster, action: Annotated[str, Form()],
              reading: Annotated[str, Form(max_length=24)] = "", reason: Annotated[str, Form(max_length=40)] = "",
-             rollover: Annotated[bool, Form()] = False, f_reason: Annotated[str, Form()] = "",
+             rollover: Annotated[bool, Form()] = False, new_digits: Annotated[str, Form(max_length=2)] = "",
+             new_decimals: Annotated[str, Form(max_length=2)] = "", f_reason: Annotated[str, Form()] = "",
              f_area: Annotated[str, Form()] = "", f_meter: Annotated[str, Form()] = "") -> Response:  # fmt: skip
     filters = _filters(f_reason, f_area, f_meter)
     if action.startswith("reject:"):  # the reject buttons carry their reason: "reject:<reason>"
         action, reason = "reject", action.removeprefix("reject:")
     try:
-        work.act(_service(request), reviewer, submission_id[:36], action[:20], reading, reason, rollover)
+        new_meter = None
+        if new_digits or new_decimals:  # both, as numbers, or the reviewer hears why not
+            if not (
+                new_digits.isascii()
+                and new_digits.isdigit()
+                and new_decimals.isascii()
+                and new_decimals.isdigit()
+            ):
+                raise work.ActionRefused(
+                    "bad_meter", "a new meter needs its digit positions and decimals, as numbers"
+                )
+            new_meter = (int(new_digits), int(new_decimals))
+        work.act(
+            _service(request), reviewer, submission_id[:36], action[:20], reading, reason, rollover, new_meter
+        )
     except work.ActionRefused as e:
         if e.code == "not_found":
             raise HTTPException(404, "no such item") from None

@@ -126,7 +126,7 @@ class ActionRefused(ValueError):
 
 
 def act(svc: Service, reviewer: Reviewer, submission_id: str, action: str, reading: str = "",
-        reason: str = "", rollover: bool = False) -> None:  # fmt: skip
+        reason: str = "", rollover: bool = False, new_meter: tuple[int, int] | None = None) -> None:  # fmt: skip
     """Do one reviewer action on a claimed item, and log it. ``ActionRefused`` (nothing changed) if it
     cannot be done: another holds the item, the reading does not fit, the reason is unknown."""
     with svc.sessions() as s:
@@ -162,7 +162,7 @@ def act(svc: Service, reviewer: Reviewer, submission_id: str, action: str, readi
             raise ActionRefused("malformed_reading", f"{text[:24]!r} is not a meter reading") from None
     try:
         pipeline.settle(svc, submission_id, reviewer.username, value, why, rollover, utility=reviewer.utility,
-                        action=action, own_claim=True)  # fmt: skip
+                        action=action, own_claim=True, new_meter=new_meter)  # fmt: skip
     except v.ReviewRefused as e:
         raise ActionRefused(e.code, str(e)) from None
     except LookupError:

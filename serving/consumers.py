@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from verification import Reading
+from verification import Reading, meter_spec_ok
 
 from . import db
 
@@ -89,7 +89,7 @@ def _consumer(line: int, row: dict, utility: str, errors: list[str]) -> dict | N
     except ValueError as e:
         errors.append(f"{where}: {str(e)[:100]}")
         return None
-    if not (3 <= digits <= 12 and 0 <= decimals < digits and 0 < load <= 10_000):
+    if not (meter_spec_ok(digits, decimals) and 0 < load <= 10_000):
         errors.append(f"{where}: need 3 <= meter_digits <= 12, 0 <= meter_decimals < meter_digits, 0 < load")
         return None
     return {"number": number, "meter_digits": digits, "meter_decimals": decimals,

@@ -141,13 +141,16 @@ def settle(
     utility: str | None = None,
     action: str = "",
     own_claim: bool = False,
+    new_meter: tuple[int, int] | None = None,
 ) -> None:
     """The one door for a person's verdict, from the API and the review UI alike: accept with ``value`` or
     reject (``value`` None, with ``why``) a submission in review, in one transaction with its audit row; then
     the courier is woken so billing hears of it now.
 
     ``utility``: the reviewer's (None: any, an operator). An item another reviewer holds is refused
-    (``ItemClaimed``); with ``own_claim`` (the UI) the reviewer must hold it. Raises ``v.ReviewRefused`` for a
+    (``ItemClaimed``); with ``own_claim`` (the UI) the reviewer must hold it. ``new_meter`` (digits, decimals):
+    the photo shows a meter fitted since the last reading; the consumer's record takes its register and the
+    value goes into the history as the new meter's first reading. Raises ``v.ReviewRefused`` for a
     reading that cannot be right (``rollover``: the reviewer says the counter went round), ``LookupError`` for
     no such submission, ``ValueError`` when it is not waiting for review."""
     with svc.decision_lock(), svc.sessions.begin() as s:
@@ -168,13 +171,18 @@ def settle(
             settled = v.reject_after_review(decision, reviewer, why or "rejected by the reviewer")
         else:
             facts = _submission_facts(s, sub, consumer, sub.reading, config)
-            settled = v.accept_after_review(decision, facts, value, reviewer, config, rollover)
+            settled = v.accept_after_review(decision, facts, value, reviewer, config, rollover, new_meter)
         reader_value = decision.proposed_reading or (sub.reading or {}).get("value")
         typed = sub.typed_reading
         if not _record(
             s, sub, settled, sub.reading, local_date(sub.submitted_at, config.window), expect=v.NEEDS_REVIEW
         ):
             raise ValueError("submission was settled by someone else meanwhile")
+        if new_meter is not None and value is not None:
+            consumer.meter_digits, consumer.meter_decimals = new_meter
+            s.execute(update(db.PastReading).where(db.PastReading.submission_id == submission_id)
+                      .values(meter_replaced=True))  # fmt: skip
+            why = f"new meter: {new_meter[0]} digits, {new_meter[1]} decimal(s)" + (f"; {why}" if why else "")
         s.add(db.ReviewAction(
             submission_id=submission_id, utility=sub.utility, username=reviewer[:64],
             action=(action or ("accept" if value is not None else "reject"))[:20],

@@ -83,6 +83,10 @@ class TaskQueue(Protocol):
     def ping(self) -> None:
         """Raise unless tasks can be queued."""
 
+    def waiting(self) -> int:
+        """Jobs waiting in the queue, not yet taken (the in-process pool counts its running ones too); raise
+        when that cannot be known now."""
+
     def wake_courier(self) -> None:
         """Ask a webhook sender to look at the outbox now."""
 

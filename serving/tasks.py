@@ -18,6 +18,7 @@ from functools import cache
 
 from celery import Celery
 from celery.exceptions import SoftTimeLimitExceeded
+from kombu.exceptions import ChannelError
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import OperationalError
 
@@ -72,28 +73,41 @@ class InProcessQueue:
         self.svc = svc
         self.pool = ThreadPoolExecutor(svc.settings.inprocess_workers, thread_name_prefix="meterverify-task")
         self.closed = False
+        self._pending = 0  # queued or running here
+        self._lock = threading.Lock()
 
-    def enqueue(self, submission_id: str, retries: int = 0) -> None:
-        self.pool.submit(self._run, submission_id, retries)
+    def enqueue(self, submission_id: str) -> None:
+        with self._lock:
+            self._pending += 1
+        self.pool.submit(self._run, submission_id, 0)
 
     def ping(self) -> None:
         pass  # the pool is this process
+
+    def waiting(self) -> int:
+        return self._pending
 
     def wake_courier(self) -> None:
         pass  # the API process's courier looks every sweep_every_s
 
     def _run(self, submission_id: str, retries: int) -> None:
+        retry = False
         try:
             run_submission(self.svc, submission_id)
         except TRANSIENT as e:
             delay = retry_delay_s(retries, self.svc.settings.retry_max_s)
             log.warning("submission %s: %s; retry in %.0f s", submission_id, e, delay)
             if not self.closed:
-                timer = threading.Timer(delay, self.enqueue, (submission_id, retries + 1))
+                retry = True  # still this queue's job: counted until it is done
+                timer = threading.Timer(delay, self.pool.submit, (self._run, submission_id, retries + 1))
                 timer.daemon = True
                 timer.start()
         except Exception:
             log.exception("submission %s failed", submission_id)
+        finally:
+            if not retry:
+                with self._lock:
+                    self._pending -= 1
 
     def close(self) -> None:
         self.closed = True
@@ -142,6 +156,16 @@ class CeleryQueue:
         with celery_app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
 
+    def waiting(self) -> int:
+        with celery_app.connection_for_read() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+            try:
+                return conn.default_channel.queue_declare(
+                    self.settings.task_queue, passive=True
+                ).message_count
+            except ChannelError:  # no such queue yet: nothing waits in it
+                return 0
+
     def close(self) -> None:
         pass  # queued jobs live in the broker
 
@@ -183,20 +207,23 @@ def make_queue(svc: Service) -> TaskQueue:
 
 def requeue_stale(svc: Service, everything: bool = False) -> int:
     """Queue again what no worker will finish: never queued (broker was down), held by a worker whose lease
-    ran out (it died), or queued ``stale_after_s`` ago and not started. ``everything``: all undecided work
-    (an embedded service starting: nobody else can hold it)."""
+    ran out (it died), or queued ``stale_after_s`` ago and not started while nothing waits in the queue (a
+    long queue is a backlog, not a loss: queuing its jobs again would only add duplicates to it).
+    ``everything``: all undecided work (an embedded service starting: nobody else can hold it)."""
     now = db.utcnow()
     stale = now - timedelta(seconds=svc.settings.stale_after_s)
     if everything:
         lost = db.Submission.status.in_(UNDECIDED)
     else:
-        lost = or_(
+        rules = [
             and_(db.Submission.status == "received", db.Submission.queued_at.is_(None)),
-            and_(db.Submission.status == "received", db.Submission.queued_at < stale),
             and_(db.Submission.status == "processing", db.Submission.lease_until < now),
             and_(db.Submission.status == "processing", db.Submission.lease_until.is_(None),
                  db.Submission.updated_at < stale),
-        )  # fmt: skip
+        ]  # fmt: skip
+        if _queue_empty(svc):
+            rules.append(and_(db.Submission.status == "received", db.Submission.queued_at < stale))
+        lost = or_(*rules)
     with svc.sessions() as s:
         ids = s.scalars(
             select(db.Submission.id).where(lost).order_by(db.Submission.received_at).limit(500)
@@ -220,6 +247,13 @@ def requeue_stale(svc: Service, everything: bool = False) -> int:
     if queued:
         log.info("queued %d submission(s) again", queued)
     return queued
+
+
+def _queue_empty(svc: Service) -> bool:
+    try:
+        return svc.queue.waiting() == 0
+    except Exception:  # the broker cannot say: the jobs that were never queued are still found
+        return False
 
 
 class Sweeper(threading.Thread):

@@ -11,7 +11,16 @@ from .decision import (
     decide,
     reject_after_review,
 )
-from .model import Consumer, Finding, PastReading, PhotoFacts, ReaderResult, Reading, Submission
+from .model import (
+    Consumer,
+    Finding,
+    PastReading,
+    PhotoFacts,
+    ReaderResult,
+    Reading,
+    Submission,
+    meter_spec_ok,
+)
 
 __all__ = [
     "ACCEPTED",
@@ -30,5 +39,6 @@ __all__ = [
     "accept_after_review",
     "decide",
     "default_config",
+    "meter_spec_ok",
     "reject_after_review",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from .config import UtilityConfig, default_config
-from .model import Finding, Reading, Submission
+from .model import Finding, Reading, Submission, meter_spec_ok
 from .rules import history, photo, reader, typed, window
 
 ACCEPTED, NEEDS_REVIEW, REJECTED = "accepted", "needs_review", "rejected"
@@ -134,13 +134,26 @@ class ReviewRefused(ValueError):
 
 
 def check_reviewed(
-    value: Reading, sub: Submission, rollover: bool = False, config: UtilityConfig | None = None
+    value: Reading,
+    sub: Submission,
+    rollover: bool = False,
+    config: UtilityConfig | None = None,
+    new_meter: tuple[int, int] | None = None,
 ) -> None:
     """A reading a person enters must fit the meter and its history, like one the photo gives: the meter's
     width and decimals, never below the last reading but for a rollover the reviewer states, and no more
-    than the sanctioned load can draw since the last reading (a rollover included)."""
+    than the sanctioned load can draw since the last reading (a rollover included). ``new_meter`` (digits,
+    decimals): the photo shows a meter fitted since the last reading; the value is its first reading, checked
+    against its register only (the old meter's history says nothing of it)."""
     config = config or default_config()
     meter = sub.consumer
+    if new_meter is not None:
+        if not meter_spec_ok(*new_meter):
+            raise ReviewRefused(
+                "bad_meter",
+                f"a meter has 3 to 12 digit positions and fewer decimals; got {new_meter[0]}.{new_meter[1]}",
+            )
+        meter = replace(meter, meter_digits=new_meter[0], meter_decimals=new_meter[1])
     if value.decimals > meter.meter_decimals:
         raise ReviewRefused(
             "reading_decimals",
@@ -152,7 +165,7 @@ def check_reviewed(
             "reading_does_not_fit",
             f"{value} does not fit the meter ({meter.meter_digits} digits, {meter.meter_decimals} decimal(s))",
         )
-    if not sub.history:
+    if not sub.history or new_meter is not None:
         return
     last = sub.history[-1]
     used, rolled = history.consumption(value, last.reading, meter)
@@ -180,11 +193,12 @@ def accept_after_review(
     reviewer: str,
     config: UtilityConfig | None = None,
     rollover: bool = False,
+    new_meter: tuple[int, int] | None = None,
 ) -> Decision:
-    """A reviewer settles a submission with ``value`` (``ReviewRefused`` if it cannot be right); lucky-draw
-    eligibility follows the same rule as automatic."""
+    """A reviewer settles a submission with ``value`` (``ReviewRefused`` if it cannot be right; ``new_meter``:
+    see ``check_reviewed``); lucky-draw eligibility follows the same rule as automatic."""
     config = config or default_config()
-    check_reviewed(value, sub, rollover, config)
+    check_reviewed(value, sub, rollover, config, new_meter)
     eligible, why = _lucky_draw(
         ACCEPTED, not sub.read.quality, decision.in_window, sub.lucky_draw_entries_this_month, config
     )

@@ -93,6 +93,14 @@ class ReaderResult:
 QUALITY_FLAGS = frozenset({"blurred", "glare", "too_dark", "low_contrast"})
 
 
+MIN_METER_DIGITS, MAX_METER_DIGITS = 3, 12
+
+
+def meter_spec_ok(digits: int, decimals: int) -> bool:
+    """A register the service knows: 3 to 12 digit positions, fewer decimals than positions."""
+    return MIN_METER_DIGITS <= digits <= MAX_METER_DIGITS and 0 <= decimals < digits
+
+
 @dataclass(frozen=True, slots=True)
 class Consumer:
     number: str

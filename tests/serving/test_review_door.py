@@ -69,3 +69,26 @@ def test_the_api_and_the_ui_review_alike(tmp_path: Path) -> None:
         assert set(got) == set(ids), f"webhooks after 5 s: {sorted(got)}"
         assert {got[i]["decided_by"] for i in ids} == {"asha", "key:test reviewer"}
     receiver.stop()
+
+
+def test_a_reviewer_records_a_new_meter_through_the_api(tmp_path: Path) -> None:
+    with running_api(embedded_settings(tmp_path)) as api:
+        photo, number = api.photos[0], api.numbers[0]
+        sid = api.submitted(photo.data, number, "1", key="new-meter")
+        assert api.wait(sid)["status"] == "needs_review"
+        review = f"/v1/submissions/{sid}/review"
+        bad = api.client.post(review, headers=api.reviewer, json={"action": "accept", "reading": "12.3",
+                                                                   "new_meter": {"digits": 2, "decimals": 0}})  # fmt: skip
+        assert bad.status_code == 422 and bad.json()["detail"]["code"] == "bad_meter", bad.text
+        # Below the last reading, and the old history says nothing of it: the first reading of a new meter.
+        r = api.client.post(review, headers=api.reviewer, json={"action": "accept", "reading": "12.3",
+                                                                 "new_meter": {"digits": 7, "decimals": 1}})  # fmt: skip
+        assert r.status_code == 200 and r.json()["verified_reading"] == "12.3", r.text
+        record = api.client.get(f"/v1/consumers/{number}/readings", headers=api.billing).json()
+        assert (record["meter_digits"], record["meter_decimals"]) == (7, 1), record
+        assert (
+            record["readings"][-1]["reading"] == "12.3" and record["readings"][-1]["meter_replaced"] is True
+        )
+        with api.svc.sessions() as s:
+            row = s.scalar(select(db.ReviewAction).where(db.ReviewAction.submission_id == sid))
+        assert "new meter: 7 digits, 1 decimal(s)" in row.reason

@@ -238,3 +238,15 @@ def test_a_stated_rollover_must_fit_the_load_too() -> None:
     with pytest.raises(ReviewRefused) as refused:
         accept_after_review(d, sub, Reading.parse("50082.0"), "reviewer-7", rollover=True)
     assert refused.value.code == "above_load_cap" and "going round the counter" in str(refused.value)
+
+
+def test_a_new_meters_first_reading_is_checked_against_its_own_register_only() -> None:
+    sub = submission(history=steady_history(last="50083.0"))
+    d = decide(sub)
+    settled = accept_after_review(d, sub, Reading.parse("12.34"), "reviewer-7", new_meter=(7, 2))
+    assert settled.status == ACCEPTED and settled.verified_reading == "12.34"
+    for new_meter, value, code in (((7, 2), "12.345", "reading_decimals"), ((2, 0), "12", "bad_meter"),
+                                   ((5, 1), "99999.9", "reading_does_not_fit")):  # fmt: skip
+        with pytest.raises(ReviewRefused) as refused:
+            accept_after_review(d, sub, Reading.parse(value), "reviewer-7", new_meter=new_meter)
+        assert refused.value.code == code

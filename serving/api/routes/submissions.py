@@ -214,10 +214,18 @@ def get_submission(submission_id: uuid.UUID, session: SessionDep, key: AnyKey) -
     return SubmissionOut(**pipeline.submission_view(sub))
 
 
+class MeterSpec(BaseModel):
+    digits: int = Field(ge=1, le=99, description="Digit positions on the register, decimals included")
+    decimals: int = Field(ge=0, le=98, description="How many of them are decimals")
+
+
 class ReviewIn(BaseModel):
     action: Literal["accept", "reject"]
     reading: str | None = Field(None, max_length=24, description="The reading the photo shows (accept)")
     reason: str = Field("", max_length=500, description="Why (reject)")
+    new_meter: MeterSpec | None = Field(
+        None, description="The photo shows a meter fitted since the last reading: its register (accept)"
+    )
     rollover: bool = Field(
         False, description="The counter went round: the reading is below the last (accept)"
     )
@@ -250,8 +258,9 @@ def review_submission(
         except ValueError as e:
             raise error(422, "malformed_reading", str(e)) from None
     try:
+        new_meter = (body.new_meter.digits, body.new_meter.decimals) if body.new_meter else None
         pipeline.settle(svc, str(submission_id), f"key:{key.name}", value, body.reason, body.rollover,
-                        utility=key.utility)  # fmt: skip
+                        utility=key.utility, new_meter=new_meter)  # fmt: skip
     except LookupError:
         raise error(404, "not_found", "no such submission") from None
     except pipeline.ItemClaimed as e:  # a reviewer in the UI is on it
