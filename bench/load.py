@@ -278,7 +278,7 @@ def report(sent: dict, decided: dict, engine) -> int:
             r for (r,) in conn.execute(text("SELECT reading FROM submissions WHERE reading IS NOT NULL"))
         ]
     reader_ms = [(json.loads(r) if isinstance(r, str) else r).get("ms") or 0 for r in readings]
-    lost = len(sent) - len(decided)
+    waiting = len(sent) - len(decided)  # stored, not yet decided when --timeout ran out
     print(f"\nthroughput: {len(decided) / span:.1f} photos/s decided ({len(decided)} in {span:.1f} s)")
     print(f"submit-to-decision: p50 {statistics.median(latencies) * 1000:.0f} ms, "
           f"p95 {latencies[int(0.95 * (len(latencies) - 1))] * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms")  # fmt: skip
@@ -291,10 +291,14 @@ def report(sent: dict, decided: dict, engine) -> int:
     print(f"per decision: {budget:.0f} ms of CPU on {cores} cores, of which the reader {reader:.0f} ms "
           f"(mean of its own timing); the rest, {budget - reader:.0f} ms, is everything else on the machine")  # fmt: skip
     print(f"decisions: {statuses}")
-    ok = lost == 0 and rows == len(sent) and events[0] == events[1] == final
+    ok = rows == len(sent) and events[0] == events[1] == final
     print(f"loss check: {len(sent)} accepted by the API, {rows} stored, {len(decided)} decided, "
           f"{events[0]} events for {final} final decisions -> {'nothing lost' if ok else 'LOST OR DUPLICATED'}")  # fmt: skip
-    return 0 if ok else 1
+    if waiting:
+        print(
+            f"{waiting} stored and still waiting when --timeout ran out: raise it for a figure of the whole burst"
+        )
+    return 0 if ok and not waiting else 1
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from verification import (
     ACCEPTED,
     Consumer,
+    EarlierPhoto,
     PastReading,
     PhotoFacts,
     ReaderResult,
@@ -150,7 +151,10 @@ def make_month(rng: np.random.Generator, n: int, start: int) -> list[tuple[Submi
         elif fault == "not_a_meter":
             read = ReaderResult(None, 0, 0.0, readable=False, reason="no_display")
         elif fault == "reused_photo":
-            photo = PhotoFacts(when, nearest_earlier_photo=("earlier", int(rng.integers(0, 4))))
+            earlier = EarlierPhoto(
+                "earlier", int(rng.integers(0, 4)), "OTHER", False, False, when.date(), None
+            )
+            photo = PhotoFacts(when, nearest_earlier_photo=earlier)
         out.append((Submission(consumer, typed, read, photo, tuple(history)), fault, truth))
     return out
 

@@ -43,6 +43,7 @@ def serve(
 
     from meterverify.settings import get_settings
     from serving.api import create_app
+    from serving.api.server import JsonErrorsH11
     from serving.database import upgrade
 
     settings = get_settings()
@@ -84,7 +85,7 @@ def serve(
     typer.echo(
         f"API: {url}/v1   docs: {url}/docs   review: {url}/review/   health: {url}/readyz   metrics: {url}/metrics"
     )
-    uvicorn.run(create_app(settings, service=svc), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(settings, service=svc), host=host, port=port, log_level="info", http=JsonErrorsH11)
 
 
 def worker(

@@ -17,9 +17,10 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
 import verification as v
-from serving import db
+from serving import db, pipeline
 from serving.service import Service
 from serving.store import PhotoMissing
+from verification.words import reason_words
 from vision.geometry import rectify
 from vision.image import ImageError, decode_photo
 
@@ -27,6 +28,7 @@ from . import auth, views, work
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.globals["reason_words"] = reason_words  # one wording of every reason code, beside the rules
 router = APIRouter(prefix="/review", include_in_schema=False)
 MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "HEIC": "image/heic"}
 
@@ -176,7 +178,7 @@ def queue_page(request: Request, reviewer: Me, reason: str = "", area: str = "",
         items = work.queue(s, reviewer, filters)
         totals = work.counts(s, reviewer)
     return _page(request, "queue.html", me=reviewer, items=items, totals=totals, filters=filters,
-                 now=db.utcnow(), note=note[:100], reasons=_REASON_WORDS)  # fmt: skip
+                 now=db.utcnow(), note=note[:100])  # fmt: skip
 
 
 @router.post("/next")
@@ -211,18 +213,26 @@ def _item(request: Request, reviewer: auth.Reviewer, submission_id: str, error: 
             .order_by(db.PastReading.on.desc()).limit(13)
         ).all()[::-1]  # fmt: skip
         trail = work.audit(s, reviewer, submission_id=sub.id) if reviewer.supervisor else []
+        decision = sub.decision or {}
+        proposed = decision.get("proposed_reading")
+        # A (accept the reader's) is offered only for a reading that would be accepted: else why not.
+        proposed_refused = (
+            pipeline.review_refusal(svc, s, sub, v.Reading.parse(proposed))
+            if proposed and sub.status == v.NEEDS_REVIEW
+            else None
+        )
     reading = sub.reading or {}
-    decision = sub.decision or {}
-    read_digits, typed_digits = views.digits(reading, sub.typed_reading, consumer.meter_decimals)
-    reused = next((r["evidence"].get("earlier") for r in decision.get("reasons", [])
-                   if r["code"] == "photo_reused"), None)  # fmt: skip
+    read_digits, typed_digits = views.digits(reading, sub.typed_reading, consumer.meter_digits,
+                                             consumer.meter_decimals)  # fmt: skip
+    reused = next((r for r in decision.get("reasons", []) if r["code"] == "photo_reused"), None)
     return _page(
         request, "item.html", status, me=reviewer, sub=sub, consumer=consumer, reading=reading, decision=decision,
         read_digits=read_digits, typed_digits=typed_digits, chart=views.consumption_svg(history),
         last=history[-1] if history else None, reused=reused,
         sent=sub.submitted_at.astimezone(svc.utility_config(sub.utility).window.tz), trail=trail, error=error,
-        reject_reasons=work.REJECT_REASONS, filters=filters or work.Filters(), reasons=_REASON_WORDS,
+        reject_reasons=work.REJECT_REASONS, filters=filters or work.Filters(),
         claimed_by_me=sub.claimed_by == reviewer.username and sub.status == v.NEEDS_REVIEW,
+        proposed_refused=proposed_refused, verdict=views.verdict(reading, read_digits, typed_digits),
     )  # fmt: skip
 
 
@@ -354,18 +364,3 @@ def stats_page(request: Request, me: Supervisor, hours: int = 24) -> HTMLRespons
 
 
 # Reason codes in the words a reviewer reads.
-_REASON_WORDS = {
-    "typed_differs": "typed reading differs from the photo",
-    "typing_mistake": "looks like a typing mistake",
-    "low_digit_confidence": "reader unsure of some digits",
-    "low_reading_confidence": "reader unsure of the reading",
-    "reading_unclear": "the display could not be read",
-    "photo_reused": "the same photo was sent before",
-    "photo_old": "the photo was taken long before it was sent",
-    "photo_time_ahead": "the photo's time is after it was sent",
-    "below_last_reading": "below the last verified reading",
-    "consumption_high": "unusually high consumption",
-    "processing_failed": "processing failed (internal)",
-    "reader_error": "the reader failed (internal)",
-    "photo_missing": "the photo is missing",
-}

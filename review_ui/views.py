@@ -19,30 +19,64 @@ class Digit:
     differs: bool  # the typed reading has another figure here
 
 
-def _aligned(value: str | None, width: int, decimals: int) -> str:
-    """A reading as the meter shows it: ``width`` digits, leading zeros, no point."""
-    if not value:
-        return ""
-    try:
-        r = Reading.parse(value)
-    except ValueError:
-        return ""
-    units = r.at(decimals) if r.decimals <= decimals else r.units
-    return str(units).rjust(width, "0")
+def _placed(digits: str, decimals: int, whole_slots: int, decimal_slots: int, pad: str) -> list[int | None]:
+    """Indexes into ``digits`` per register position: whole digits right-aligned before the point, decimals
+    left-aligned after it, None where this reading has no digit (``pad`` "0": leading zeros count as shown)."""
+    whole = len(digits) - decimals
+    left = [None] * (whole_slots - whole) + list(range(whole))
+    right = list(range(whole, len(digits)))[:decimal_slots]
+    right += [None] * (decimal_slots - len(right))
+    if pad == "0":
+        left = [-1 if i is None else i for i in left]  # -1: a leading zero
+    return left + right
 
 
-def digits(reading: dict, typed: str, decimals: int) -> tuple[list[Digit], list[Digit]]:
-    """The reader's digits and the typed ones, aligned; figures that differ are marked on both."""
+def digits(
+    reading: dict, typed: str, meter_digits: int, meter_decimals: int
+) -> tuple[list[Digit], list[Digit]]:
+    """The reader's digits and the typed ones on the meter's register positions, the point where the meter has
+    it: a digit the reader missed leaves its position empty instead of shifting the rest. Only positions that
+    differ are marked, on both rows."""
     shown = reading.get("digits") or ""
-    confidences = reading.get("digit_confidences") or []
-    width = max(len(shown), len(_aligned(typed, 0, decimals)))
-    read = shown.rjust(width, " ")
-    typed_digits = _aligned(typed, width, decimals)
-    conf = [None] * (width - len(shown)) + list(confidences) + [None] * max(0, len(shown) - len(confidences))
-    read_out = [Digit(c, conf[i], conf[i] is not None and conf[i] < LOW_CONFIDENCE,
-                      i < len(typed_digits) and typed_digits[i] != c) for i, c in enumerate(read)]  # fmt: skip
-    typed_out = [Digit(c, None, False, i < len(read) and read[i] != c) for i, c in enumerate(typed_digits)]
+    conf = list(reading.get("digit_confidences") or [])
+    shown_decimals = meter_decimals if len(shown) == meter_digits else int(reading.get("decimals") or 0)
+    try:
+        t = Reading.parse(typed)
+        typed_digits, typed_decimals = str(t.units).rjust(t.decimals + 1, "0"), t.decimals
+    except ValueError:
+        typed_digits, typed_decimals = "", 0
+    whole_slots = max(
+        meter_digits - meter_decimals, len(shown) - shown_decimals, len(typed_digits) - typed_decimals
+    )
+    at_read = _placed(shown, shown_decimals, whole_slots, meter_decimals, " ")
+    at_typed = _placed(typed_digits, typed_decimals, whole_slots, meter_decimals, "0")
+    read_chars = [" " if i is None else shown[i] for i in at_read]
+    typed_chars = [" " if i is None else "0" if i < 0 else typed_digits[i] for i in at_typed]
+    differs = [a != b for a, b in zip(read_chars, typed_chars, strict=True)]
+    read_out = []
+    for pos, i in enumerate(at_read):
+        c = conf[i] if i is not None and i < len(conf) else None
+        read_out.append(Digit(read_chars[pos], c, c is not None and c < LOW_CONFIDENCE, differs[pos]))
+    typed_out = [Digit(ch, None, False, differs[pos]) for pos, ch in enumerate(typed_chars)]
     return read_out, typed_out
+
+
+def verdict(reading: dict, read: list[Digit], typed: list[Digit]) -> tuple[str, str]:
+    """(css class, words) of the line under the digits: what ``verify`` concluded, in words that agree with
+    the rows above it."""
+    p = reading.get("typed_probability")
+    sure = f" ({p * 100:.1f}%)" if p is not None else ""
+    match reading.get("typed_verdict"):
+        case "matches":
+            return "matches", "The photo supports the typed value" + sure
+        case "differs":
+            return "differs", "The photo does not show the typed value" + sure
+    if read and not any(d.differs for d in read + typed):
+        return (
+            "unsure",
+            "The reader's digits are the typed ones, but not surely enough to accept them alone" + sure,
+        )
+    return "unknown", "The photo neither confirms nor rules out the typed value" + sure
 
 
 def consumption_svg(history: list[db.PastReading], width: int = 360, height: int = 110) -> str:

@@ -194,6 +194,17 @@ def settle(
     delivery.wake(svc)
 
 
+def review_refusal(svc: Service, s: Session, sub: db.Submission, value: v.Reading) -> str | None:
+    """Why a reviewer could not accept ``value`` for this submission now (the rule's words), or None."""
+    consumer = s.get(db.Consumer, sub.consumer_number)
+    config = svc.utility_config(consumer.utility)
+    try:
+        v.check_reviewed(value, _submission_facts(s, sub, consumer, sub.reading or {}, config), config=config)
+    except v.ReviewRefused as e:
+        return str(e)
+    return None
+
+
 def reopen(svc: Service, submission_id: str, supervisor: str, why: str) -> None:
     """A supervisor sends a final decision back to review. Billing receives ``submission.reopened`` (the
     earlier verified reading is withdrawn); the next decision is a new ``submission.decided`` event.
@@ -264,7 +275,7 @@ def _submission_facts(
         photo=v.PhotoFacts(
             submitted_at=sub.submitted_at,
             exif_taken_at=_taken_at(sub.photo_taken, config),
-            nearest_earlier_photo=_nearest_earlier_photo(s, sub, reading.get("photo_hash")),
+            nearest_earlier_photo=_nearest_earlier_photo(s, sub, reading.get("photo_hash"), config),
         ),
         history=tuple(v.PastReading(p.on, v.Reading.parse(p.reading), p.meter_replaced) for p in history),
         lucky_draw_entries_this_month=entries or 0,
@@ -284,23 +295,38 @@ def hash_bands(photo_hash: str) -> list[int]:
     return [(h >> (8 * band)) & 0xFF for band in range(PHASH_BANDS)]
 
 
-def _nearest_earlier_photo(s: Session, sub: db.Submission, photo_hash: str | None) -> tuple[str, int] | None:
+def _nearest_earlier_photo(
+    s: Session, sub: db.Submission, photo_hash: str | None, config: v.UtilityConfig
+) -> v.EarlierPhoto | None:
+    """The earlier submission of the utility whose photo looks most like this one, with what it showed."""
     if not photo_hash:
         return None
     bands = hash_bands(photo_hash)
     matches = or_(*(
         (db.PhotoHashBand.band == band) & (db.PhotoHashBand.value == value) for band, value in enumerate(bands)
     ))  # fmt: skip
+    S = db.Submission
     rows = s.execute(
-        select(db.Submission.id, db.Submission.photo_hash)
-        .join(db.PhotoHashBand, db.PhotoHashBand.submission_id == db.Submission.id)
-        .where(matches, db.Submission.id != sub.id, db.Submission.received_at <= sub.received_at)
-        .where(db.Submission.utility == sub.utility)  # evidence never points into another utility
+        select(S.id, S.photo_hash, S.consumer_number, S.photo_sha256, S.submitted_at, S.verified_reading,
+               S.decision)
+        .join(db.PhotoHashBand, db.PhotoHashBand.submission_id == S.id)
+        .where(matches, S.id != sub.id, S.received_at <= sub.received_at)
+        .where(S.utility == sub.utility)  # evidence never points into another utility
         .distinct()
-    ).all()
+    ).all()  # fmt: skip
     mine = int(photo_hash, 16)
-    best = min(((sid, (int(h, 16) ^ mine).bit_count()) for sid, h in rows), key=lambda r: r[1], default=None)
-    return best
+    best = min(rows, key=lambda r: ((int(r.photo_hash, 16) ^ mine).bit_count(), r.id), default=None)
+    if best is None:
+        return None
+    return v.EarlierPhoto(
+        submission_id=best.id,
+        distance=(int(best.photo_hash, 16) ^ mine).bit_count(),
+        consumer_number=best.consumer_number,
+        same_consumer=best.consumer_number == sub.consumer_number,
+        same_file=best.photo_sha256 == sub.photo_sha256,
+        sent_on=local_date(best.submitted_at, config.window),
+        reading=best.verified_reading or (best.decision or {}).get("proposed_reading"),
+    )
 
 
 def _record(

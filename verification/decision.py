@@ -75,9 +75,14 @@ def _lucky_draw(
     return True, "accepted with a clear photo inside the self-reading days"
 
 
+def _shown(read) -> Reading | None:
+    return typed.lower_reading(read) if read.readable and read.digits else None
+
+
 def decide(sub: Submission, config: UtilityConfig | None = None) -> Decision:
     """The automatic decision for one submission. Pure: the same submission always gets the same decision."""
     config = config or default_config()
+    sub = replace(sub, read=typed.in_register(sub.read, sub.consumer))
     today = window.local_date(sub.photo.submitted_at, config.window)
     inside = window.in_window(today, config.window)
     verified = proposed = None
@@ -103,7 +108,7 @@ def decide(sub: Submission, config: UtilityConfig | None = None) -> Decision:
         findings += typed_findings
         proposed = str(shown)
         findings += history.check(shown, sub.read.digits, sub.consumer, sub.history, today, config.history)
-    findings += photo.check(sub.photo, sub.read.quality, config.photo)
+    findings += photo.check(sub.photo, sub.read.quality, config.photo, verified or _shown(sub.read))
     if not findings:
         status = ACCEPTED if verified is not None else NEEDS_REVIEW
     elif any(f.outcome == "reject" for f in findings):

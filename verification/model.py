@@ -118,11 +118,23 @@ class PastReading:
 
 
 @dataclass(frozen=True, slots=True)
+class EarlierPhoto:
+    """The earlier submission whose photo looks most like this one (perceptual hash), and what it showed."""
+
+    submission_id: str
+    distance: int  # Hamming distance of the 64-bit perceptual hashes
+    consumer_number: str
+    same_consumer: bool
+    same_file: bool  # byte for byte the same photo
+    sent_on: date  # in the utility's time zone
+    reading: str | None = None  # what it showed: the verified reading, else the reader's
+
+
+@dataclass(frozen=True, slots=True)
 class PhotoFacts:
     submitted_at: datetime  # timezone-aware
     exif_taken_at: datetime | None = None  # timezone-aware when known
-    # The closest earlier photo by perceptual hash, from any consumer: (submission id, Hamming distance).
-    nearest_earlier_photo: tuple[str, int] | None = None
+    nearest_earlier_photo: EarlierPhoto | None = None  # within the utility
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,8 +89,10 @@ def _cluster(database: str, broker_url: str, s3_server, tmp_path: Path, **overri
     settings = Settings(**{"sweep_every_s": 0.2, "webhook_backoff_s": 0.2, "webhook_backoff_max_s": 1.0,
                            "stale_after_s": 60, **values, **overrides})  # fmt: skip
     c = Cluster(settings, env)
-    yield c
-    c.stop()
+    try:
+        yield c
+    finally:  # a failing test must not leave its workers running
+        c.stop()
     from kombu import Connection
 
     with Connection(broker_url, connect_timeout=3) as conn:  # leave RabbitMQ as we found it

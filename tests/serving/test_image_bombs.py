@@ -1,5 +1,6 @@
-"""Image bombs at the door (issue 22, finding 1): a small PNG that decodes into gigabytes is refused from its
-header; the server's memory does not move while four arrive at once."""
+"""The door of a real `meterverify serve`: image bombs (issue 22, finding 1), a small PNG that decodes into
+gigabytes, refused from its header while the server's memory does not move; the server's own refusals in the
+API's error shape."""
 
 from __future__ import annotations
 
@@ -63,6 +64,31 @@ def test_four_png_bombs_at_once_leave_the_servers_memory_where_it_was(tmp_path: 
         assert {r.json()["detail"]["code"] for r in answers} == {"too_many_pixels"}
         grew = (peak - idle) / 2**20
         assert grew < 300, f"the server grew by {grew:.0f} MB"
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+
+def test_a_header_too_large_is_refused_in_the_apis_error_shape(tmp_path: Path) -> None:
+    import json
+    import socket
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("METERVERIFY_")}
+    env |= {"METERVERIFY_VAR_DIR": str(tmp_path / "var")}
+    subprocess.run([EXE, "db", "upgrade"], env=env, capture_output=True, check=True, timeout=120)
+    port = _free_port()
+    proc, _ = _serve(env, port, tmp_path / "serve.log")
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+            # Past h11's 16 KB limit, small enough to be read whole (so the close carries no reset).
+            conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 40_000 + b"\r\n\r\n")
+            answer = b""
+            while chunk := conn.recv(65536):
+                answer += chunk
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 400"), head
+        assert b"content-type: application/json" in head.lower(), head
+        assert json.loads(body)["detail"]["code"] == "bad_request" and len(body) < 200
     finally:
         proc.kill()
         proc.wait(10)

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from verification import (
     ACCEPTED,
     Consumer,
+    EarlierPhoto,
     PastReading,
     PhotoFacts,
     ReaderResult,
@@ -62,9 +63,9 @@ def submissions(draw) -> Submission:
     when = datetime(2025, 1, 2, tzinfo=UTC) + timedelta(
         days=30 * months + draw(st.integers(0, 29)), hours=draw(st.integers(0, 23))
     )
-    photo = PhotoFacts(
-        when, nearest_earlier_photo=draw(st.one_of(st.none(), st.tuples(st.just("s0"), st.integers(0, 64))))
-    )
+    earlier = st.builds(EarlierPhoto, st.just("s0"), st.integers(0, 64), st.just("C-0"), st.booleans(),
+                        st.booleans(), st.just(date(2024, 12, 2)), st.sampled_from([None, "1.0"]))  # fmt: skip
+    photo = PhotoFacts(when, nearest_earlier_photo=draw(st.one_of(st.none(), earlier)))
     return Submission(consumer, typed, read, photo, tuple(history), draw(st.integers(0, 1)))
 
 

@@ -10,6 +10,7 @@ from verification import (
     ACCEPTED,
     NEEDS_REVIEW,
     REJECTED,
+    EarlierPhoto,
     PastReading,
     PhotoFacts,
     Reading,
@@ -85,9 +86,11 @@ def test_reader_doubts_go_to_review() -> None:
 @pytest.mark.parametrize(
     ("reason", "status", "code"),
     [
-        ("no_display", REJECTED, "not_a_meter"),
+        # Only a file that cannot be decoded is rejected unseen; the reader's view of the scene goes to a person.
+        ("no_display", NEEDS_REVIEW, "not_a_meter"),
         ("not_an_image", REJECTED, "photo_unusable"),
-        ("display_mode_date", REJECTED, "display_not_kwh"),
+        ("display_mode_date", NEEDS_REVIEW, "display_not_kwh"),
+        ("display_mode_history", NEEDS_REVIEW, "display_not_kwh"),
         ("low_confidence", NEEDS_REVIEW, "reading_unclear"),
     ],
 )
@@ -135,12 +138,41 @@ def test_digit_count_must_match_the_meter() -> None:
     assert "digit_count_mismatch" in d.reasons
 
 
+def _earlier(
+    distance: int = 3, same_consumer: bool = False, same_file: bool = False, reading: str = "1500.0"
+):
+    return EarlierPhoto("sub-1", distance, CONSUMER.number if same_consumer else "C-OTHER", same_consumer,
+                        same_file, date(2026, 10, 2), reading)  # fmt: skip
+
+
 def test_photo_reuse_quality_and_exif_time() -> None:
-    d = decide(submission(photo=PhotoFacts(IN_WINDOW, nearest_earlier_photo=("sub-1", 3))))
+    d = decide(submission(photo=PhotoFacts(IN_WINDOW, nearest_earlier_photo=_earlier())))
     assert d.reasons == ["photo_reused"]
     assert (
-        decide(submission(photo=PhotoFacts(IN_WINDOW, nearest_earlier_photo=("sub-1", 30)))).status
-        == ACCEPTED
+        d.findings[0].message
+        == "the photo looks like one sent by consumer C-OTHER on 02 Oct 2026 (reading 1500.0)"
+    )
+    assert (
+        decide(submission(photo=PhotoFacts(IN_WINDOW, nearest_earlier_photo=_earlier(30)))).status == ACCEPTED
+    )
+
+
+def test_reuse_in_words_that_are_true() -> None:
+    # Issue 19, finding 6: a consumer's own meter photographed again shows a new reading: not a reused photo.
+    again = _earlier(0, same_consumer=True)
+    assert decide(submission(photo=PhotoFacts(IN_WINDOW, nearest_earlier_photo=again))).status == ACCEPTED
+    # ... unless it shows the earlier reading, or is the very same file.
+    same_reading = _earlier(2, same_consumer=True, reading="1650.2")
+    d = decide(submission(photo=PhotoFacts(IN_WINDOW, nearest_earlier_photo=same_reading)))
+    assert (
+        d.reasons == ["photo_reused"]
+        and "the reading this consumer's earlier photo showed" in d.findings[0].message
+    )
+    d = decide(
+        submission(photo=PhotoFacts(IN_WINDOW, nearest_earlier_photo=_earlier(0, True, same_file=True)))
+    )
+    assert d.findings[0].message.startswith(
+        "the same photo file was sent before by this consumer on 02 Oct 2026"
     )
     d = decide(submission(photo=PhotoFacts(IN_WINDOW, exif_taken_at=IN_WINDOW - timedelta(days=10))))
     assert d.reasons == ["photo_old"]
@@ -250,3 +282,15 @@ def test_a_new_meters_first_reading_is_checked_against_its_own_register_only() -
         with pytest.raises(ReviewRefused) as refused:
             accept_after_review(d, sub, Reading.parse(value), "reviewer-7", new_meter=new_meter)
         assert refused.value.code == code
+
+
+def test_a_reader_that_saw_every_position_is_read_with_the_meters_decimals() -> None:
+    # Issue 19, finding 2: the reader missed the point (134359) on a 6-digit meter with one decimal.
+    missed_point = read("016502", decimals=0)
+    d = decide(submission(typed="1650.2", read=missed_point))
+    assert d.status == ACCEPTED and d.verified_reading == "1650.2"
+    d = decide(submission(typed="1650.9", read=missed_point))
+    assert d.status == NEEDS_REVIEW and d.proposed_reading == "1650.2"
+    # Fewer digits than the register: the reader's own point stands (a digit is missing, not the point).
+    d = decide(submission(typed="1650.2", read=read("01650", decimals=0)))
+    assert d.status == NEEDS_REVIEW and d.proposed_reading == "1650"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..config import PhotoLimits
-from ..model import Finding, PhotoFacts
+from ..model import Finding, PhotoFacts, Reading
 
 _QUALITY_WORDS = {
     "blurred": "blurred",
@@ -13,7 +13,34 @@ _QUALITY_WORDS = {
 }
 
 
-def check(photo: PhotoFacts, quality: tuple[str, ...], limits: PhotoLimits) -> list[Finding]:
+def _reuse(photo: PhotoFacts, shown: Reading | None, limits: PhotoLimits) -> Finding | None:
+    """A photo sent before, said as it is: the same file, or one like another consumer's; a consumer's own
+    meter looks alike every month, so a new photo of it counts only when it shows the earlier reading."""
+    earlier = photo.nearest_earlier_photo
+    if earlier is None or earlier.distance > limits.reuse_max_distance:
+        return None
+    who = "this consumer" if earlier.same_consumer else f"consumer {earlier.consumer_number}"
+    what = f"{who} on {earlier.sent_on:%d %b %Y}" + (
+        f" (reading {earlier.reading})" if earlier.reading else ""
+    )
+    if earlier.same_file:
+        message = f"the same photo file was sent before by {what}"
+    elif not earlier.same_consumer:
+        message = f"the photo looks like one sent by {what}"
+    elif shown is not None and earlier.reading is not None and str(shown) == earlier.reading:
+        message = f"the photo shows the reading this consumer's earlier photo showed: sent by {what}"
+    else:
+        return None  # the same meter, photographed again: a new reading
+    evidence = {"earlier": earlier.submission_id, "distance": earlier.distance, "consumer": earlier.consumer_number,
+                "same_consumer": earlier.same_consumer, "same_file": earlier.same_file,
+                "sent_on": earlier.sent_on.isoformat(), "reading": earlier.reading}  # fmt: skip
+    return Finding("photo_reused", "review", message, evidence)
+
+
+def check(
+    photo: PhotoFacts, quality: tuple[str, ...], limits: PhotoLimits, shown: Reading | None = None
+) -> list[Finding]:
+    """``shown``: what the photo shows, when it could be read."""
     findings = []
     if quality:
         findings.append(
@@ -25,16 +52,9 @@ def check(photo: PhotoFacts, quality: tuple[str, ...], limits: PhotoLimits) -> l
                 {"flags": list(quality)},
             )
         )
-    if photo.nearest_earlier_photo and photo.nearest_earlier_photo[1] <= limits.reuse_max_distance:
-        earlier, distance = photo.nearest_earlier_photo
-        findings.append(
-            Finding(
-                "photo_reused",
-                "review",
-                f"this photo matches an earlier submission ({earlier})",
-                {"earlier": earlier, "distance": distance},
-            )
-        )
+    reused = _reuse(photo, shown, limits)
+    if reused is not None:
+        findings.append(reused)
     if photo.exif_taken_at is not None:
         age_hours = (photo.submitted_at - photo.exif_taken_at).total_seconds() / 3600
         if age_hours > limits.exif_max_age_hours:

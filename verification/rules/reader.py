@@ -38,15 +38,17 @@ def check(read: ReaderResult, limits: ReaderLimits) -> list[Finding]:
                     {"reason": reason},
                 )
             ]
+        # The reader's view of what the photo shows is no evidence strong enough to reject a consumer's
+        # reading unseen (issue 19): only a file that cannot be decoded is refused without a person.
         if reason == "no_display":
-            return [Finding("not_a_meter", "reject", "no meter display was found in the photo", {})]
+            return [Finding("not_a_meter", "review", "the reader found no meter display in the photo", {})]
         if reason.startswith("display_mode_"):
             mode = reason.removeprefix("display_mode_")
             return [
                 Finding(
                     "display_not_kwh",
-                    "reject",
-                    f"the display shows {mode.replace('_', ' ')}, not the kWh reading",
+                    "review",
+                    f"the reader thinks the display shows {mode.replace('_', ' ')}, not the kWh reading",
                     {"mode": mode},
                 )
             ]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ..model import Finding, ReaderResult, Reading
+from dataclasses import replace
+
+from ..model import Consumer, Finding, ReaderResult, Reading
 
 
 def candidates(read: ReaderResult) -> list[str]:
@@ -10,6 +12,15 @@ def candidates(read: ReaderResult) -> list[str]:
     digits = read.digits or ""
     rolling = read.rolling or (None,) * len(digits)
     return [d + (r[0] + r[1] if r else "") for d, r in zip(digits, rolling, strict=False)]
+
+
+def in_register(read: ReaderResult, consumer: Consumer) -> ReaderResult:
+    """The reader's digits with the meter's decimals when it saw every position of the register: the
+    consumer record knows where the point is, and a reader may miss a faint LCD point or a red decimal drum
+    (``134359`` on a 6-digit meter with one decimal is 13435.9)."""
+    if read.digits and len(read.digits) == consumer.meter_digits and read.decimals != consumer.meter_decimals:
+        return replace(read, decimals=consumer.meter_decimals)
+    return read
 
 
 def lower_reading(read: ReaderResult) -> Reading:
