@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 LATEST := .venv-latest
 
-.PHONY: run test install install-all lint format lock test-latest
+.PHONY: run test test-clock install install-all lint format lock test-latest
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,8 +33,16 @@ format:
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# The tests whose subject is time (the self-reading window, the draw, photo and submission age) run once more
+# with the clock a month ahead (libfaketime; monotonic time stays real): they must not depend on the day.
+CLOCK_TESTS := tests/verification tests/draw tests/serving/test_draw_service.py tests/serving/test_hardening.py
+
 test: install-all lint
 	$(BIN)/python -m pytest
+	$(MAKE) test-clock
+
+test-clock:
+	FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f +31d $(BIN)/python -m pytest -q $(CLOCK_TESTS)
 
 # Renew the lock: what pip chooses today within pyproject.toml's ranges. Then `make test` before committing.
 lock: $(BIN)/python

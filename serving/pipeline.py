@@ -307,25 +307,25 @@ def _nearest_earlier_photo(
     ))  # fmt: skip
     S = db.Submission
     rows = s.execute(
-        select(S.id, S.photo_hash, S.consumer_number, S.photo_sha256, S.submitted_at, S.verified_reading,
-               S.decision)
+        select(S.id, S.photo_hash)
         .join(db.PhotoHashBand, db.PhotoHashBand.submission_id == S.id)
         .where(matches, S.id != sub.id, S.received_at <= sub.received_at)
         .where(S.utility == sub.utility)  # evidence never points into another utility
         .distinct()
-    ).all()  # fmt: skip
+    ).all()
     mine = int(photo_hash, 16)
     best = min(rows, key=lambda r: ((int(r.photo_hash, 16) ^ mine).bit_count(), r.id), default=None)
     if best is None:
         return None
+    earlier = s.get(S, best.id)
     return v.EarlierPhoto(
-        submission_id=best.id,
+        submission_id=earlier.id,
         distance=(int(best.photo_hash, 16) ^ mine).bit_count(),
-        consumer_number=best.consumer_number,
-        same_consumer=best.consumer_number == sub.consumer_number,
-        same_file=best.photo_sha256 == sub.photo_sha256,
-        sent_on=local_date(best.submitted_at, config.window),
-        reading=best.verified_reading or (best.decision or {}).get("proposed_reading"),
+        consumer_number=earlier.consumer_number,
+        same_consumer=earlier.consumer_number == sub.consumer_number,
+        same_file=earlier.photo_sha256 == sub.photo_sha256,
+        sent_on=local_date(earlier.submitted_at, config.window),
+        reading=earlier.verified_reading or (earlier.decision or {}).get("proposed_reading"),
     )
 
 
