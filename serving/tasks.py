@@ -116,8 +116,7 @@ class InProcessQueue:
 
 # --- distributed: Celery ---------------------------------------------------------------------------------
 
-celery_app = Celery("meterverify")
-celery_app.conf.update(
+_CONF = dict(
     task_acks_late=True,
     task_reject_on_worker_lost=True,
     worker_prefetch_multiplier=1,
@@ -134,6 +133,8 @@ celery_app.conf.update(
     task_soft_time_limit=120,  # a job hung on I/O is stopped and retried instead of holding a worker
     task_time_limit=150,
 )
+celery_app = Celery("meterverify")  # the workers' (``meterverify worker`` sets its broker)
+celery_app.conf.update(_CONF)
 
 
 def webhook_queue(settings) -> str:
@@ -141,23 +142,30 @@ def webhook_queue(settings) -> str:
 
 
 class CeleryQueue:
+    """Sends jobs to the workers through a client app of its own, on its service's broker (a process may hold
+    services of several brokers: tests, benchmarks)."""
+
     def __init__(self, svc: Service) -> None:
-        celery_app.conf.broker_url = svc.settings.broker_url
         self.settings = svc.settings
+        self.app = Celery("meterverify-client", broker=svc.settings.broker_url, set_as_current=False)
+        self.app.conf.update(_CONF)
 
     def enqueue(self, submission_id: str) -> None:
-        process_submission.apply_async(args=[submission_id], queue=self.settings.task_queue, retry=True)
+        self.app.send_task(process_submission.name, args=[submission_id], queue=self.settings.task_queue,
+                           retry=True)  # fmt: skip
 
     def wake_courier(self) -> None:
         # Expires: with no webhook worker running, the API's courier sends them anyway; nothing piles up.
-        send_due_webhooks.apply_async(queue=webhook_queue(self.settings), expires=120, retry=False)
+        self.app.send_task(
+            send_due_webhooks.name, queue=webhook_queue(self.settings), expires=120, retry=False
+        )
 
     def ping(self) -> None:
-        with celery_app.connection_for_write() as conn:
+        with self.app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
 
     def waiting(self) -> int:
-        with celery_app.connection_for_read() as conn:
+        with self.app.connection_for_read() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
             try:
                 return conn.default_channel.queue_declare(
@@ -167,7 +175,7 @@ class CeleryQueue:
                 return 0
 
     def close(self) -> None:
-        pass  # queued jobs live in the broker
+        self.app.close()  # its connections; queued jobs live in the broker
 
 
 @cache

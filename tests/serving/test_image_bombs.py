@@ -80,8 +80,9 @@ def test_a_header_too_large_is_refused_in_the_apis_error_shape(tmp_path: Path) -
     proc, _ = _serve(env, port, tmp_path / "serve.log")
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
-            # Past h11's 16 KB limit, small enough to be read whole (so the close carries no reset).
-            conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 40_000 + b"\r\n\r\n")
+            # A header still growing past h11's 16 KB limit; small enough that the server has read all of it
+            # when it answers (so its close carries no reset that could discard the answer).
+            conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20_000)
             answer = b""
             while chunk := conn.recv(65536):
                 answer += chunk
