@@ -6,7 +6,6 @@ set -euo pipefail
 # (bench/accuracy.py also uses tesseract-ocr and ssocr, not needed by the tests.)
 needed=(
   "chromium:chromium"
-  "faketime:faketime"  # the window, draw and photo-age tests again with the clock a month ahead
 )
 missing=()
 for entry in "${needed[@]}"; do

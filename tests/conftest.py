@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -13,6 +14,28 @@ from tests.services.seaweedfs import S3Server, start_seaweedfs, weed_binary
 POSTGRES_URL = os.environ.get("MV_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 AMQP_URL = os.environ.get("MV_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672//")
 REDIS_URL = os.environ.get("MV_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--clock-ahead-days",
+        type=float,
+        default=0.0,
+        help="run with the wall clock this many days ahead (time-machine; monotonic time and sleeps stay real)",
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def clock_ahead(request: pytest.FixtureRequest) -> Iterator[None]:
+    """``--clock-ahead-days N``: every test of the session sees the wall clock N days ahead, ticking."""
+    days = request.config.getoption("--clock-ahead-days")
+    if not days:
+        yield
+        return
+    import time_machine
+
+    with time_machine.travel(datetime.now(UTC) + timedelta(days=days), tick=True):
+        yield
 
 
 @pytest.fixture(scope="session")
