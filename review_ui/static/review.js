@@ -25,7 +25,7 @@
       if (choice) { e.preventDefault(); choice.click(); }
       return;
     }
-    if (form && key === "c") { e.preventDefault(); reading.focus(); return; }
+    if (form && key === "c") { e.preventDefault(); startCorrection(); return; }
     if (form && key === "r") {
       e.preventDefault();
       rejecting = !rejecting;
@@ -36,6 +36,19 @@
     if (button) { e.preventDefault(); button.click(); return; }
     viewerKey(key, e);
   });
+
+  // C: the correction starts from the typed value, the first figure that differs from the reader's selected,
+  // so a typing mistake of one figure is fixed with one key and Enter.
+  function startCorrection() {
+    if (!reading.value) {
+      const typed = reading.dataset.typed || "", shown = reading.dataset.reader || "";
+      let i = 0;
+      while (i < typed.length && typed[i] === shown[i]) i++;
+      reading.value = typed;
+      reading.focus();
+      reading.setSelectionRange(i, Math.min(i + 1, typed.length));
+    } else reading.focus();
+  }
 
   // --- the photo: zoom, pan, rotate, with the display's quad drawn on it ---
   const stage = document.getElementById("stage");
@@ -65,11 +78,32 @@
     view.scale = next;
     apply();
   }
+  const quad = overlay ? JSON.parse(overlay.dataset.quad) : null;
+  function quadBox() {
+    const xs = quad.map((p) => p[0]), ys = quad.map((p) => p[1]);
+    return { x0: Math.min(...xs), x1: Math.max(...xs), y0: Math.min(...ys), y1: Math.max(...ys) };
+  }
+  // Z: the outlined register fills the view, with a margin to see what is beside it.
+  function focusRegister() {
+    if (!quad) return fit();
+    const b = quadBox();
+    const s = Math.min(stage.clientWidth / ((b.x1 - b.x0) * 1.4), stage.clientHeight / ((b.y1 - b.y0) * 2.2), 20);
+    Object.assign(view, { scale: s, angle: 0,
+      x: stage.clientWidth / 2 - ((b.x0 + b.x1) / 2) * s, y: stage.clientHeight / 2 - ((b.y0 + b.y1) / 2) * s });
+    apply();
+  }
   function viewerKey(key, e) {
     if (!photo) return;
-    const cx = stage.clientWidth / 2, cy = stage.clientHeight / 2;
+    // + and - zoom about the outlined register when there is one (and the photo is upright), else the middle.
+    let cx = stage.clientWidth / 2, cy = stage.clientHeight / 2;
+    if (quad && !view.angle) {
+      const b = quadBox();
+      cx = view.x + ((b.x0 + b.x1) / 2) * view.scale;
+      cy = view.y + ((b.y0 + b.y1) / 2) * view.scale;
+    }
     const actions = { "+": () => zoom(1.25, cx, cy), "=": () => zoom(1.25, cx, cy), "-": () => zoom(0.8, cx, cy),
-      "[": () => { view.angle -= 90; apply(); }, "]": () => { view.angle += 90; apply(); }, "0": fit };
+      "[": () => { view.angle -= 90; apply(); }, "]": () => { view.angle += 90; apply(); }, "0": fit,
+      "z": focusRegister };
     if (actions[key]) { e.preventDefault(); actions[key](); }
   }
   if (photo) {
@@ -78,7 +112,6 @@
         overlay.setAttribute("viewBox", `0 0 ${photo.naturalWidth} ${photo.naturalHeight}`);
         overlay.style.width = `${photo.naturalWidth}px`;
         overlay.style.height = `${photo.naturalHeight}px`;
-        const quad = JSON.parse(overlay.dataset.quad);
         overlay.querySelector("polygon").setAttribute("points", quad.map((p) => p.join(",")).join(" "));
       }
       fit();

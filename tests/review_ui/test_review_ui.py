@@ -147,6 +147,13 @@ def test_a_reviewer_clears_three_items_with_the_keyboard_and_billing_gets_them(b
     page.wait_for_function("document.getElementById('photo').naturalWidth > 0")
     page.screenshot(path=str(SCREENSHOTS / "item.png"), full_page=True)
     assert "Accept the reader's" in page.inner_text("#act")
+    scale = "parseFloat(document.getElementById('frame').style.transform.match(/scale\\(([^)]+)\\)/)[1])"
+    whole = page.evaluate(scale)
+    page.keyboard.press("z")  # the outlined register fills the view
+    assert page.evaluate(scale) > 2 * whole
+    page.screenshot(path=str(SCREENSHOTS / "item-register.png"))
+    page.keyboard.press("0")
+    assert page.evaluate(scale) == whole
     for _ in range(3):  # one key per item: the reader is right
         current = page.url
         page.keyboard.press("a")
@@ -186,7 +193,14 @@ def test_a_reviewer_types_a_correction_and_rejects_by_keyboard(browser, site: Si
     page = _sign_in(browser, site, "bilal")
     page.keyboard.press("n")
     page.wait_for_url(f"**/review/items/{correct_id}")
-    page.keyboard.press("c")
+    page.keyboard.press("c")  # the field starts from the typed value, its first differing figure selected
+    field = page.locator("#reading")
+    assert field.input_value() == "1"
+    assert page.evaluate("[document.activeElement.selectionStart, document.activeElement.selectionEnd]") == [
+        1,
+        1,
+    ]
+    page.keyboard.press("Control+A")
     page.keyboard.type(clear_photos()[4].value)
     page.keyboard.press("Enter")
     page.wait_for_url(f"**/review/items/{reject_id}")
