@@ -56,4 +56,4 @@ test-latest:
 	bash scripts/system-deps.sh
 	$(LATEST)/bin/pip install -q --upgrade-strategy eager -e '.[train,dev]'
 	$(LATEST)/bin/pip list --format=freeze > $(LATEST)/versions.txt
-	METERVERIFY_UNLOCKED=1 $(LATEST)/bin/python -m pytest
+	MV_TEST_UNLOCKED=1 $(LATEST)/bin/python -m pytest

@@ -60,7 +60,7 @@ def test_the_base_lock_is_the_same_versions_as_the_full_one() -> None:
 
 
 @pytest.mark.skipif(
-    bool(os.environ.get("METERVERIFY_UNLOCKED")), reason="the newest-versions check runs unlocked"
+    bool(os.environ.get("MV_TEST_UNLOCKED")), reason="the newest-versions check runs unlocked"
 )
 def test_this_environment_runs_the_locked_versions() -> None:
     wrong = {}

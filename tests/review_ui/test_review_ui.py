@@ -154,6 +154,10 @@ def test_a_reviewer_clears_three_items_with_the_keyboard_and_billing_gets_them(b
     page.screenshot(path=str(SCREENSHOTS / "item-register.png"))
     page.keyboard.press("0")
     assert page.evaluate(scale) == whole
+    page.set_viewport_size({"width": 1366, "height": 768})  # the actions in view without scrolling
+    box = page.locator("button[value=accept_reader]").bounding_box()
+    assert box["y"] + box["height"] <= 768, box
+    page.screenshot(path=str(SCREENSHOTS / "item-1366x768.png"))
     for _ in range(3):  # one key per item: the reader is right
         current = page.url
         page.keyboard.press("a")
