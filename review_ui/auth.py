@@ -103,27 +103,41 @@ class SignInResult:
     wait: timedelta  # when locked: how long until the next try counts
 
 
+def _wait(
+    s: Session, column, value: str, limit: int, start: datetime, throttle: Throttle, now: datetime
+) -> timedelta:
+    """Until the ``limit``-th most recent wrong sign-in for ``value`` since ``start`` leaves the window."""
+    A = db.SignInAttempt
+    recent = s.scalars(
+        select(A.at)
+        .where(column == value, A.outcome == "wrong", A.at > start)
+        .order_by(A.at.desc())
+        .limit(limit)
+    ).all()
+    return recent[-1] + throttle.window - now if len(recent) >= limit else timedelta(0)
+
+
+def account_wait(s: Session, username: str, throttle: Throttle, now: datetime) -> timedelta:
+    """How long the account waits: its wrong sign-ins since its last right one count."""
+    A = db.SignInAttempt
+    since = now - throttle.window
+    last_ok = s.scalar(select(func.max(A.at)).where(A.username == username, A.outcome == "ok"))
+    start = max(since, last_ok) if last_ok else since
+    return _wait(s, A.username, username, throttle.per_account, start, throttle, now)
+
+
 def wait_before_sign_in(
     s: Session, username: str, address: str, throttle: Throttle, now: datetime
 ) -> timedelta:
     """How long ``username`` or ``address`` must wait before a password is checked for it again."""
-    A = db.SignInAttempt
-    since = now - throttle.window
-    last_ok = s.scalar(select(func.max(A.at)).where(A.username == username, A.outcome == "ok"))
-    waits = [timedelta(0)]
-    for column, value, limit, start in (
-        (A.username, username, throttle.per_account, max(since, last_ok) if last_ok else since),
-        (A.address, address, throttle.per_address, since),
-    ):
-        recent = s.scalars(
-            select(A.at)
-            .where(column == value, A.outcome == "wrong", A.at > start)
-            .order_by(A.at.desc())
-            .limit(limit)
-        ).all()
-        if len(recent) >= limit:
-            waits.append(recent[-1] + throttle.window - now)
-    return max(waits)
+    by_address = _wait(s, db.SignInAttempt.address, address, throttle.per_address, now - throttle.window,
+                       throttle, now)  # fmt: skip
+    return max(account_wait(s, username, throttle, now), by_address, timedelta(0))
+
+
+def minutes_left(wait: timedelta) -> int:
+    """A wait in whole minutes as people read it: started minutes count."""
+    return int(wait.total_seconds() // 60) + 1
 
 
 def sign_in(

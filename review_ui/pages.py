@@ -148,7 +148,7 @@ def login(request: Request, username: Annotated[str, Form()], password: Annotate
     if cookie is None:
         query = {"error": result.outcome}
         if result.outcome == "locked":
-            query["minutes"] = str(int(result.wait.total_seconds() // 60) + 1)
+            query["minutes"] = str(auth.minutes_left(result.wait))
         return RedirectResponse(f"/review/login?{urlencode(query)}", status_code=303)
     response = RedirectResponse("/review/", status_code=303)
     response.set_cookie(auth.SESSION_COOKIE, cookie, max_age=auth.SESSION_MAX_AGE_S, httponly=True,
@@ -343,15 +343,16 @@ def audit_page(request: Request, me: Supervisor, item: str = "", reviewer: str =
 
 @router.get("/sign-ins")
 def sign_ins_page(request: Request, me: Supervisor) -> HTMLResponse:
-    with _service(request).sessions() as s:
+    svc = _service(request)
+    throttle, now = _throttle(svc), db.utcnow()
+    with svc.sessions() as s:
         rows = auth.sign_ins(s, me)
-        throttle = _throttle(_service(request))
-        now = db.utcnow()
-        names = sorted({r.username for r in rows if r.outcome != "ok"})
-        locked = {
-            n: w for n in names if (w := auth.wait_before_sign_in(s, n, "", throttle, now)) > timedelta(0)
+        waits = {
+            n: auth.account_wait(s, n, throttle, now)
+            for n in sorted({r.username for r in rows if r.outcome != "ok"})
         }
-    tz = _service(request).utility_config(me.utility).window.tz
+    locked = {name: auth.minutes_left(wait) for name, wait in waits.items() if wait > timedelta(0)}
+    tz = svc.utility_config(me.utility).window.tz
     return _page(request, "sign_ins.html", me=me, rows=rows, locked=locked, tz=tz)
 
 
@@ -361,6 +362,3 @@ def stats_page(request: Request, me: Supervisor, hours: int = 24) -> HTMLRespons
     with _service(request).sessions() as s:
         figures = work.stats(s, me, db.utcnow() - timedelta(hours=hours))
     return _page(request, "stats.html", me=me, stats=figures, hours=hours)
-
-
-# Reason codes in the words a reviewer reads.

@@ -19,14 +19,17 @@ class Digit:
     differs: bool  # the typed reading has another figure here
 
 
-def _placed(digits: str, decimals: int, whole_slots: int, decimal_slots: int, pad: str) -> list[int | None]:
+def _placed(
+    digits: str, decimals: int, whole_slots: int, decimal_slots: int, zero_filled: bool
+) -> list[int | None]:
     """Indexes into ``digits`` per register position: whole digits right-aligned before the point, decimals
-    left-aligned after it, None where this reading has no digit (``pad`` "0": leading zeros count as shown)."""
+    left-aligned after it, None where this reading has no digit (-1 before the point of a ``zero_filled``
+    reading such as a typed one: the meter shows leading zeros)."""
     whole = len(digits) - decimals
     left = [None] * (whole_slots - whole) + list(range(whole))
     right = list(range(whole, len(digits)))[:decimal_slots]
     right += [None] * (decimal_slots - len(right))
-    if pad == "0":
+    if zero_filled:
         left = [-1 if i is None else i for i in left]  # -1: a leading zero
     return left + right
 
@@ -48,8 +51,8 @@ def digits(
     whole_slots = max(
         meter_digits - meter_decimals, len(shown) - shown_decimals, len(typed_digits) - typed_decimals
     )
-    at_read = _placed(shown, shown_decimals, whole_slots, meter_decimals, " ")
-    at_typed = _placed(typed_digits, typed_decimals, whole_slots, meter_decimals, "0")
+    at_read = _placed(shown, shown_decimals, whole_slots, meter_decimals, zero_filled=False)
+    at_typed = _placed(typed_digits, typed_decimals, whole_slots, meter_decimals, zero_filled=True)
     read_chars = [" " if i is None else shown[i] for i in at_read]
     typed_chars = [" " if i is None else "0" if i < 0 else typed_digits[i] for i in at_typed]
     differs = [a != b for a, b in zip(read_chars, typed_chars, strict=True)]

@@ -137,7 +137,7 @@ def act(svc: Service, reviewer: Reviewer, submission_id: str, action: str, readi
             raise ActionRefused("not_in_review", f"the item is {sub.status} already")
         if sub.claimed_by != reviewer.username or sub.claim_until is None or sub.claim_until < db.utcnow():
             raise ActionRefused("not_claimed", "open the item first (or another reviewer holds it)")
-        reader_value = (sub.decision or {}).get("proposed_reading") or (sub.reading or {}).get("value")
+        reader_value = pipeline.reader_reading(sub)
         typed = sub.typed_reading
     before = {"status": v.NEEDS_REVIEW, "verified_reading": None}
     if action == "skip":

@@ -121,6 +121,11 @@ def _read(svc: Service, digest: str, typed: str, meter: Meter | None) -> dict:
     return reading
 
 
+def reader_reading(sub: db.Submission) -> str | None:
+    """What the reader offers a reviewer: the decision's reading in the meter's layout, else the raw value."""
+    return (sub.decision or {}).get("proposed_reading") or (sub.reading or {}).get("value")
+
+
 class ItemClaimed(Exception):
     """Another reviewer holds the item (a claim that has not expired): ``holder`` and ``until`` say who and
     how long."""
@@ -172,8 +177,7 @@ def settle(
         else:
             facts = _submission_facts(s, sub, consumer, sub.reading, config)
             settled = v.accept_after_review(decision, facts, value, reviewer, config, rollover, new_meter)
-        reader_value = decision.proposed_reading or (sub.reading or {}).get("value")
-        typed = sub.typed_reading
+        reader_value, typed = reader_reading(sub), sub.typed_reading
         if not _record(
             s, sub, settled, sub.reading, local_date(sub.submitted_at, config.window), expect=v.NEEDS_REVIEW
         ):

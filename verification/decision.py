@@ -75,10 +75,6 @@ def _lucky_draw(
     return True, "accepted with a clear photo inside the self-reading days"
 
 
-def _shown(read) -> Reading | None:
-    return typed.lower_reading(read) if read.readable and read.digits else None
-
-
 def decide(sub: Submission, config: UtilityConfig | None = None) -> Decision:
     """The automatic decision for one submission. Pure: the same submission always gets the same decision."""
     config = config or default_config()
@@ -108,7 +104,7 @@ def decide(sub: Submission, config: UtilityConfig | None = None) -> Decision:
         findings += typed_findings
         proposed = str(shown)
         findings += history.check(shown, sub.read.digits, sub.consumer, sub.history, today, config.history)
-    findings += photo.check(sub.photo, sub.read.quality, config.photo, verified or _shown(sub.read))
+    findings += photo.check(sub.photo, sub.read.quality, config.photo, proposed)
     if not findings:
         status = ACCEPTED if verified is not None else NEEDS_REVIEW
     elif any(f.outcome == "reject" for f in findings):

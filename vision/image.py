@@ -115,7 +115,7 @@ def decode_photo(data: bytes, working_side: int = WORKING_SIDE) -> Photo:
         raise ImageError("not_an_image", "the file is not a JPEG, PNG, WebP or HEIC image")
     if fmt == "HEIC":
         return _decode_heic(data)
-    width, height, orientation = read_header(data)
+    width, height, orientation = read_header(data, fmt)
     if fmt == "JPEG" and data.rfind(b"\xff\xd9", max(0, len(data) - 65536)) < 0:
         raise ImageError("truncated", "the JPEG is cut short (incomplete upload?)")
     factor = 1
@@ -128,11 +128,11 @@ def decode_photo(data: bytes, working_side: int = WORKING_SIDE) -> Photo:
     return Photo(data, fmt, width, height, orientation, image, factor)
 
 
-def read_header(data: bytes) -> tuple[int, int, int]:
+def read_header(data: bytes, fmt: str | None = None) -> tuple[int, int, int]:
     """(width, height, EXIF orientation) from the header alone, nothing decoded; ``ImageError`` if damaged or
     too big for its format (checked before anything else is read, so a small file that would decode into
-    gigabytes costs nothing)."""
-    if sniff_format(data) == "HEIC":
+    gigabytes costs nothing). ``fmt``: what ``sniff_format`` said, when the caller asked it already."""
+    if (fmt or sniff_format(data)) == "HEIC":
         return _heic_header(data)
     try:
         with warnings.catch_warnings():

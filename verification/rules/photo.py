@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..config import PhotoLimits
-from ..model import Finding, PhotoFacts, Reading
+from ..model import Finding, PhotoFacts
 
 _QUALITY_WORDS = {
     "blurred": "blurred",
@@ -13,7 +13,7 @@ _QUALITY_WORDS = {
 }
 
 
-def _reuse(photo: PhotoFacts, shown: Reading | None, limits: PhotoLimits) -> Finding | None:
+def _reuse(photo: PhotoFacts, shown: str | None, limits: PhotoLimits) -> Finding | None:
     """A photo sent before, said as it is: the same file, or one like another consumer's; a consumer's own
     meter looks alike every month, so a new photo of it counts only when it shows the earlier reading."""
     earlier = photo.nearest_earlier_photo
@@ -27,7 +27,7 @@ def _reuse(photo: PhotoFacts, shown: Reading | None, limits: PhotoLimits) -> Fin
         message = f"the same photo file was sent before by {what}"
     elif not earlier.same_consumer:
         message = f"the photo looks like one sent by {what}"
-    elif shown is not None and earlier.reading is not None and str(shown) == earlier.reading:
+    elif shown is not None and shown == earlier.reading:
         message = f"the photo shows the reading this consumer's earlier photo showed: sent by {what}"
     else:
         return None  # the same meter, photographed again: a new reading
@@ -38,9 +38,9 @@ def _reuse(photo: PhotoFacts, shown: Reading | None, limits: PhotoLimits) -> Fin
 
 
 def check(
-    photo: PhotoFacts, quality: tuple[str, ...], limits: PhotoLimits, shown: Reading | None = None
+    photo: PhotoFacts, quality: tuple[str, ...], limits: PhotoLimits, shown: str | None = None
 ) -> list[Finding]:
-    """``shown``: what the photo shows, when it could be read."""
+    """``shown``: the reading the photo shows (``Reading`` text), when it could be read."""
     findings = []
     if quality:
         findings.append(

@@ -178,7 +178,7 @@ def _read_photo(photo: UploadFile, limit: int) -> bytes:
         metrics.REJECTED_UPLOADS.labels("type_mismatch").inc()
         raise error(415, "type_mismatch", f"the photo is a {found} image but was sent as {content_type}")
     try:  # the header alone, its size checked before anything is decoded (a small PNG may hold gigapixels)
-        read_header(data)
+        read_header(data, found)
     except ImageError as e:
         status, code = _HEADER_REFUSALS.get(e.reason, (415, "corrupt_image"))
         metrics.REJECTED_UPLOADS.labels(code).inc()
