@@ -19,9 +19,9 @@ from sqlalchemy import select
 import verification as v
 from serving import db, pipeline
 from serving.service import Service
-from serving.store import PhotoMissing
+from serving.store import PhotoMissing, StoreUnavailable
 from verification.words import reason_words
-from vision.geometry import rectify
+from vision.geometry import quad_size, rectify, widen
 from vision.image import ImageError, decode_photo
 
 from . import auth, views, work
@@ -30,6 +30,8 @@ HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.globals["reason_words"] = reason_words  # one wording of every reason code, beside the rules
 router = APIRouter(prefix="/review", include_in_schema=False)
+# The straightened region's height: its own pixels, within these (a tiny register is enlarged, a huge one not).
+REGION_MIN_HEIGHT, REGION_MAX_HEIGHT = 96, 240
 MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "HEIC": "image/heic"}
 
 
@@ -214,7 +216,7 @@ def _item(request: Request, reviewer: auth.Reviewer, submission_id: str, error: 
         ).all()[::-1]  # fmt: skip
         trail = work.audit(s, reviewer, submission_id=sub.id) if reviewer.supervisor else []
         decision = sub.decision or {}
-        proposed = decision.get("proposed_reading")
+        proposed = pipeline.reader_reading(sub)
         # A (accept the reader's) is offered only for a reading that would be accepted: else why not.
         proposed_refused = (
             pipeline.review_refusal(svc, s, sub, v.Reading.parse(proposed))
@@ -222,7 +224,14 @@ def _item(request: Request, reviewer: auth.Reviewer, submission_id: str, error: 
             else None
         )
     reading = sub.reading or {}
-    read_digits, typed_digits = views.digits(reading, sub.typed_reading, consumer.meter_digits,
+    shown = reading.get("picked") or reading  # the region the reviewer picked, once picked
+    if not proposed and shown.get("digits"):
+        proposed_refused = (
+            "the reader did not read the whole register (a digit or the decimals are missing)"
+            if shown.get("readable")
+            else "the reader is not sure of its digits"
+        )
+    read_digits, typed_digits = views.digits(shown, sub.typed_reading, consumer.meter_digits,
                                              consumer.meter_decimals)  # fmt: skip
     reused = next((r for r in decision.get("reasons", []) if r["code"] == "photo_reused"), None)
     return _page(
@@ -232,7 +241,9 @@ def _item(request: Request, reviewer: auth.Reviewer, submission_id: str, error: 
         sent=sub.submitted_at.astimezone(svc.utility_config(sub.utility).window.tz), trail=trail, error=error,
         reject_reasons=work.REJECT_REASONS, filters=filters or work.Filters(),
         claimed_by_me=sub.claimed_by == reviewer.username and sub.status == v.NEEDS_REVIEW,
-        proposed_refused=proposed_refused, verdict=views.verdict(reading, read_digits, typed_digits),
+        proposed=proposed, proposed_refused=proposed_refused, regions=work.regions(reading),
+        region=(reading.get("picked") or {}).get("region", 0), picked=reading.get("picked"),
+        verdict=views.verdict(shown, read_digits, typed_digits),
     )  # fmt: skip
 
 
@@ -301,23 +312,48 @@ def item_photo(request: Request, submission_id: str, reviewer: Me) -> Response:
                     headers={"Cache-Control": "private, max-age=3600"})  # fmt: skip
 
 
-@router.get("/items/{submission_id}/display.png")
-def item_display(request: Request, submission_id: str, reviewer: Me) -> Response:
-    """The display, cut out along the detected quad and straightened."""
+@router.get("/items/{submission_id}/region/{k}.png")
+def item_region(request: Request, submission_id: str, k: int, reviewer: Me) -> Response:
+    """Region ``k`` (0: the register the reader chose, then the next best regions), straightened from the
+    full-resolution photo with a margin around it: a drum the region cut off is seen."""
     svc = _service(request)
     with svc.sessions() as s:
         sub = _mine(s, reviewer, submission_id)
-        quad = ((sub.reading or {}).get("display") or {}).get("quad")
+        quads = work.regions(sub.reading)
         digest = sub.photo_sha256
-    if not quad:
-        raise HTTPException(404, "no display was found")
+    if not 0 <= k < len(quads):
+        raise HTTPException(404, "no such region")
     try:
         photo = decode_photo(svc.store.get(digest))
     except (PhotoMissing, ImageError):
         raise HTTPException(404, "the photo cannot be shown") from None
-    strip = rectify(photo.image, np.asarray(quad, dtype=np.float32) / photo.scale, 96)
-    ok, png = cv2.imencode(".png", strip)
+    quad = widen(np.asarray(quads[k], dtype=np.float32), along=0.4, across=0.25)
+    full = photo.at_factor(1)
+    quad *= full.shape[1] / photo.width
+    height = int(np.clip(quad_size(quad)[1], REGION_MIN_HEIGHT, REGION_MAX_HEIGHT))
+    ok, png = cv2.imencode(".png", rectify(full, quad, height))
     return Response(png.tobytes(), media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+
+
+@router.post("/items/{submission_id}/region")
+def item_pick_region(request: Request, submission_id: str, reviewer: Poster, k: Annotated[int, Form()],
+                     f_reason: Annotated[str, Form()] = "", f_area: Annotated[str, Form()] = "",
+                     f_meter: Annotated[str, Form()] = "") -> Response:  # fmt: skip
+    """The reviewer picked region ``k`` as the register: the reader reads it there."""
+    filters = _filters(f_reason, f_area, f_meter)
+    try:
+        work.pick_region(_service(request), reviewer, submission_id[:36], k)
+    except work.ActionRefused as e:
+        if e.code == "not_found":
+            raise HTTPException(404, "no such item") from None
+        return _item(request, reviewer, submission_id, error=str(e), status=409 if e.code in (
+            "not_claimed", "not_in_review") else 422, filters=filters)  # fmt: skip
+    except StoreUnavailable:
+        return _item(request, reviewer, submission_id, error="the photo store is not answering; try again",
+                     status=503, filters=filters)  # fmt: skip
+    query = urlencode({k: v for k, v in (("reason", filters.reason), ("area", filters.area),
+                                         ("meter", filters.meter)) if v})  # fmt: skip
+    return RedirectResponse(f"/review/items/{submission_id}" + (f"?{query}" if query else ""), 303)
 
 
 # --- supervisors ---------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 import verification as v
 from serving import db, pipeline
 from serving.service import Service
+from serving.store import PhotoMissing
 
 from .auth import Reviewer
 
@@ -130,13 +131,7 @@ def act(svc: Service, reviewer: Reviewer, submission_id: str, action: str, readi
     """Do one reviewer action on a claimed item, and log it. ``ActionRefused`` (nothing changed) if it
     cannot be done: another holds the item, the reading does not fit, the reason is unknown."""
     with svc.sessions() as s:
-        sub = s.get(db.Submission, submission_id)
-        if sub is None or sub.utility != reviewer.utility:
-            raise ActionRefused("not_found", "no such item")
-        if sub.status != v.NEEDS_REVIEW:
-            raise ActionRefused("not_in_review", f"the item is {sub.status} already")
-        if sub.claimed_by != reviewer.username or sub.claim_until is None or sub.claim_until < db.utcnow():
-            raise ActionRefused("not_claimed", "open the item first (or another reviewer holds it)")
+        sub = _held(s, reviewer, submission_id)
         reader_value = pipeline.reader_reading(sub)
         typed = sub.typed_reading
     before = {"status": v.NEEDS_REVIEW, "verified_reading": None}
@@ -171,6 +166,51 @@ def act(svc: Service, reviewer: Reviewer, submission_id: str, action: str, readi
         raise ActionRefused("not_claimed", str(e)) from None
     except ValueError as e:  # settled by someone else meanwhile, or the claim expired
         raise ActionRefused("not_in_review", str(e)) from None
+
+
+def _held(s: Session, reviewer: Reviewer, submission_id: str) -> db.Submission:
+    """The item, in review and claimed by this reviewer; else ``ActionRefused``."""
+    sub = s.get(db.Submission, submission_id)
+    if sub is None or sub.utility != reviewer.utility:
+        raise ActionRefused("not_found", "no such item")
+    if sub.status != v.NEEDS_REVIEW:
+        raise ActionRefused("not_in_review", f"the item is {sub.status} already")
+    if sub.claimed_by != reviewer.username or sub.claim_until is None or sub.claim_until < db.utcnow():
+        raise ActionRefused("not_claimed", "open the item first (or another reviewer holds it)")
+    return sub
+
+
+def regions(reading: dict | None) -> list[list]:
+    """The quads a reviewer can pick as the register: the reader's choice first, then the next best."""
+    reading = reading or {}
+    first = (reading.get("display") or {}).get("quad")
+    return ([first] if first else []) + [o["quad"] for o in reading.get("others") or []]
+
+
+def pick_region(svc: Service, reviewer: Reviewer, submission_id: str, k: int) -> None:
+    """The reviewer says region ``k`` of ``regions`` shows the register (0: the reader's own choice): the
+    reader reads it there, and that reading is what A offers. Logged: a marked register is training data."""
+    with svc.sessions() as s:
+        sub = _held(s, reviewer, submission_id)
+        quads = regions(sub.reading)
+        if not 0 <= k < len(quads):
+            raise ActionRefused("bad_region", "there is no such region")
+        consumer = s.get(db.Consumer, sub.consumer_number)
+        digest = sub.photo_sha256
+    try:
+        picked = pipeline.read_region(svc, digest, quads[k], consumer) if k else None
+    except PhotoMissing:
+        raise ActionRefused("photo_missing", "the photo is missing from the store") from None
+    with svc.sessions.begin() as s:
+        sub = s.get(db.Submission, submission_id)
+        reading = {key: value for key, value in (sub.reading or {}).items() if key != "picked"}
+        if picked is not None:
+            reading["picked"] = {**picked, "region": k, "quad": quads[k], "by": reviewer.username}
+        sub.reading = reading
+        state = {"status": v.NEEDS_REVIEW, "verified_reading": None}
+        offered = picked.get("offered") if picked else pipeline.reader_reading(sub)
+        _log(s, reviewer, submission_id, "pick_region", state, state, f"region {k}: the reader offers {offered}",
+             reader_value=offered, typed=sub.typed_reading)  # fmt: skip
 
 
 def reopen(svc: Service, supervisor: Reviewer, submission_id: str, why: str) -> None:

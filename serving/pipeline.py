@@ -122,8 +122,21 @@ def _read(svc: Service, digest: str, typed: str, meter: Meter | None) -> dict:
 
 
 def reader_reading(sub: db.Submission) -> str | None:
-    """What the reader offers a reviewer: the decision's reading in the meter's layout, else the raw value."""
-    return (sub.decision or {}).get("proposed_reading") or (sub.reading or {}).get("value")
+    """What the reader offers a reviewer: its reading of the region the reviewer picked, else the decision's
+    (``verification.offered_reading``: none unless the reader saw the whole register)."""
+    picked = (sub.reading or {}).get("picked")
+    return picked.get("offered") if picked else (sub.decision or {}).get("proposed_reading")
+
+
+def read_region(svc: Service, digest: str, quad: list, consumer: db.Consumer) -> dict:
+    """The reader's reading of one region of the photo (a reviewer picked it as the register), with what it
+    offers in the meter's layout (``offered``). Raises ``StoreUnavailable`` or ``PhotoMissing``."""
+    data = svc.store.get(digest)
+    out = svc.reader.read_region(data, quad).to_dict()
+    out.pop("others", None)
+    offered = v.offered_reading(v.ReaderResult.from_reading(out), _consumer(consumer))
+    out["offered"] = str(offered) if offered is not None else None
+    return out
 
 
 class ItemClaimed(Exception):
@@ -267,13 +280,7 @@ def _submission_facts(
         .order_by(db.PastReading.on)
     ).all()
     return v.Submission(
-        consumer=v.Consumer(
-            consumer.number,
-            consumer.meter_digits,
-            consumer.meter_decimals,
-            consumer.sanctioned_load_kw,
-            consumer.utility,
-        ),  # fmt: skip
+        consumer=_consumer(consumer),
         typed=v.Reading.parse(sub.typed_reading),
         read=v.ReaderResult.from_reading(reading),
         photo=v.PhotoFacts(
@@ -284,6 +291,11 @@ def _submission_facts(
         history=tuple(v.PastReading(p.on, v.Reading.parse(p.reading), p.meter_replaced) for p in history),
         lucky_draw_entries_this_month=entries or 0,
     )
+
+
+def _consumer(consumer: db.Consumer) -> v.Consumer:
+    return v.Consumer(consumer.number, consumer.meter_digits, consumer.meter_decimals,
+                      consumer.sanctioned_load_kw, consumer.utility)  # fmt: skip
 
 
 def _taken_at(exif: str | None, config: v.UtilityConfig) -> datetime | None:

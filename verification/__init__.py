@@ -10,6 +10,7 @@ from .decision import (
     accept_after_review,
     check_reviewed,
     decide,
+    offered_reading,
     reject_after_review,
 )
 from .model import (
@@ -44,5 +45,6 @@ __all__ = [
     "decide",
     "default_config",
     "meter_spec_ok",
+    "offered_reading",
     "reject_after_review",
 ]

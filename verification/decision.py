@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from .config import UtilityConfig, default_config
-from .model import Finding, Reading, Submission, meter_spec_ok
+from .model import Consumer, Finding, ReaderResult, Reading, Submission, meter_spec_ok
 from .rules import history, photo, reader, typed, window
 
 ACCEPTED, NEEDS_REVIEW, REJECTED = "accepted", "needs_review", "rejected"
@@ -75,19 +75,24 @@ def _lucky_draw(
     return True, "accepted with a clear photo inside the self-reading days"
 
 
+def offered_reading(read: ReaderResult, consumer: Consumer) -> Reading | None:
+    """The reading a reviewer is offered from a reader's result (see ``rules.typed.offered``)."""
+    return typed.offered(read, consumer)
+
+
 def decide(sub: Submission, config: UtilityConfig | None = None) -> Decision:
     """The automatic decision for one submission. Pure: the same submission always gets the same decision."""
     config = config or default_config()
     sub = replace(sub, read=typed.in_register(sub.read, sub.consumer))
     today = window.local_date(sub.photo.submitted_at, config.window)
     inside = window.in_window(today, config.window)
-    verified = proposed = None
+    verified = proposed = shown_text = None
     if sub.read.typed_verdict == "matches" and sub.read.readable:
         # The photo confirms the typed value itself (its likelihood beats every typing mistake's): the blind
         # reading's doubts about single digits no longer matter.
         findings: list[Finding] = []
         verified = sub.typed
-        proposed = str(sub.typed)
+        proposed = shown_text = str(sub.typed)
         findings += history.check(
             sub.typed,
             str(sub.typed.units).rjust(sub.consumer.meter_digits, "0"),
@@ -100,11 +105,16 @@ def decide(sub: Submission, config: UtilityConfig | None = None) -> Decision:
         findings = reader.check(sub.read, config.reader)
     if verified is None and sub.read.digits and sub.read.readable:
         shown = typed.lower_reading(sub.read)
+        shown_text = str(shown)
         typed_findings, verified = typed.check(sub.typed, sub.read, shown)
         findings += typed_findings
-        proposed = str(shown)
+        offered = typed.offered(sub.read, sub.consumer)
+        proposed = str(offered) if offered is not None else None
         findings += history.check(shown, sub.read.digits, sub.consumer, sub.history, today, config.history)
-    findings += photo.check(sub.photo, sub.read.quality, config.photo, proposed)
+    if proposed is None and verified is None:  # unsure of the screen, sure of its digits: still offered
+        offered = typed.offered(sub.read, sub.consumer)
+        proposed = str(offered) if offered is not None else None
+    findings += photo.check(sub.photo, sub.read.quality, config.photo, shown_text)
     if not findings:
         status = ACCEPTED if verified is not None else NEEDS_REVIEW
     elif any(f.outcome == "reject" for f in findings):

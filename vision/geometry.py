@@ -70,3 +70,13 @@ def on_display(region: np.ndarray, display: np.ndarray, share: float = 0.7) -> b
         return False
     inter, _ = cv2.intersectConvexConvex(a, b)
     return float(inter / area) >= share
+
+
+def widen(quad: np.ndarray, along: float = 0.8, across: float = 0.12) -> np.ndarray:
+    """The quad grown by ``along`` of its height at each end and ``across`` of it above and below."""
+    tl, tr, br, bl = np.asarray(quad, np.float32)
+    h = (np.linalg.norm(bl - tl) + np.linalg.norm(br - tr)) / 2
+    u = (tr - tl) / max(float(np.linalg.norm(tr - tl)), 1e-6)
+    v = (bl - tl) / max(float(np.linalg.norm(bl - tl)), 1e-6)
+    a, c = u * along * h, v * across * h
+    return np.array([tl - a - c, tr + a - c, br + a + c, bl - a + c], np.float32)

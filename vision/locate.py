@@ -30,6 +30,8 @@ _UNIT = re.compile(r"k?\s*w\s*h", re.IGNORECASE)
 # A crop this much larger than the region, around it, is looked at again.
 REFINE_MARGIN_X, REFINE_MARGIN_Y = 0.6, 1.2
 REFINE_TEXT_HEIGHT = 64  # the region's text height in the refining crop, pixels
+# Other regions offered to a reviewer beside the chosen one, when the choice was wrong.
+RUNNERS_UP = 3
 
 
 @dataclass(frozen=True)
@@ -177,24 +179,36 @@ class Locator:
             c.score = score(c, meter, tallest, centre, diag)
         return max(scored, key=lambda c: c.score)
 
-    def find(self, photo: Photo, meter: Meter | None, detector_quad: np.ndarray | None) -> Candidate | None:
-        """The region most likely to show the reading, refined on a sharper crop, or None."""
+    def find(
+        self, photo: Photo, meter: Meter | None, detector_quad: np.ndarray | None
+    ) -> tuple[Candidate | None, list[Candidate]]:
+        """The region most likely to show the reading, refined on a sharper crop, or None; and the next best
+        regions that lie elsewhere (``RUNNERS_UP`` at most, best first), for a reviewer when the choice is
+        wrong."""
         image = photo.image
         boxes = self.detector.detect(image, 640)
         h, w = image.shape[:2]
         extra = [("whole", whole_quad(image))] if w >= WHOLE_ASPECT * h or not boxes else []
         if detector_quad is not None:
             extra.append(("detector", detector_quad))
-        first = self.best(self.candidates(image, boxes, extra), meter, image.shape)
+        cands = self.candidates(image, boxes, extra)
+        first = self.best(cands, meter, image.shape)
         if first is None:
-            return None
+            return None, []
+        others = runners_up(first, cands)
         refined = self._refine(photo, first, meter)
         if refined is None:
-            return first
+            return first, others
         if len(refined.digits) < len(first.digits):  # the sharper view split the register: keep the first
             first.suffix = refined.suffix
-            return first
-        return refined
+            return first, others
+        return refined, others
+
+    def read_quad(self, image: np.ndarray, quad: np.ndarray) -> Candidate:
+        """One region read as a register (a reviewer's pick), unscored."""
+        (picked,) = self.candidates(image, [], [("picked", np.asarray(quad, np.float32))])
+        picked.score = 0.0
+        return picked
 
     def _refine(self, photo: Photo, first: Candidate, meter: Meter | None) -> Candidate | None:
         """Look again at a crop around the region, with the text about REFINE_TEXT_HEIGHT pixels high."""
@@ -238,14 +252,16 @@ class Locator:
         return best
 
 
-def widen(quad: np.ndarray, along: float = 0.8, across: float = 0.12) -> np.ndarray:
-    """The quad grown by ``along`` of its height at each end and ``across`` of it above and below."""
-    tl, tr, br, bl = np.asarray(quad, np.float32)
-    h = (np.linalg.norm(bl - tl) + np.linalg.norm(br - tr)) / 2
-    u = (tr - tl) / max(float(np.linalg.norm(tr - tl)), 1e-6)
-    v = (bl - tl) / max(float(np.linalg.norm(bl - tl)), 1e-6)
-    a, c = u * along * h, v * across * h
-    return np.array([tl - a - c, tr + a - c, br + a + c, bl - a + c], np.float32)
+def runners_up(chosen: Candidate, cands: list[Candidate]) -> list[Candidate]:
+    """The best scored regions that are not the chosen one nor mostly inside another kept region."""
+    kept: list[Candidate] = []
+    for c in sorted(cands, key=lambda c: -c.score):
+        if len(kept) == RUNNERS_UP or not np.isfinite(c.score):
+            break
+        if c is chosen or any(_overlap(c.quad, k.quad) > 0.5 for k in (chosen, *kept)):
+            continue
+        kept.append(c)
+    return kept
 
 
 def _plausible(quad: np.ndarray) -> bool:

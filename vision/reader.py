@@ -19,7 +19,7 @@ import numpy as np
 
 from .detect import DisplayDetector, DisplayQuad
 from .detect.text import TextDetector
-from .geometry import quad_size, rectify
+from .geometry import quad_size, rectify, widen
 from .image import ImageError, Photo, decode_photo
 from .locate import (
     WHOLE_ASPECT,
@@ -30,7 +30,6 @@ from .locate import (
     digit_run,
     display_mode,
     whole_quad,
-    widen,
 )
 from .ocr import DigitReader
 from .ocr.charset import INPUT_HEIGHT
@@ -94,6 +93,8 @@ class MeterReading:
     reason: str | None = None
     messages: list[str] = field(default_factory=list)
     photo_hash: str | None = None  # 64-bit perceptual hash (hex), for spotting a photo sent again
+    # The next best regions (quad in photo pixels, text as read): a reviewer's choices when this one is wrong.
+    others: list[dict] = field(default_factory=list)
     ms: float = 0.0
 
     def to_dict(self) -> dict:
@@ -190,6 +191,19 @@ class MeterReader:
         verification.reading.ms = round((time.perf_counter() - start) * 1000, 1)
         return verification
 
+    def read_region(self, data: bytes, quad: list[list[float]]) -> MeterReading:
+        """Read the region ``quad`` (photo pixels) as the register: a reviewer picked it as the right one."""
+        start = time.perf_counter()
+        seen = self._look(data)
+        if seen.photo is None:
+            return seen.reading
+        photo = seen.photo
+        working = np.asarray(quad, np.float32) * (photo.image.shape[1] / photo.width)
+        result = self._describe(photo, self.locator.read_quad(photo.image, working))
+        result.photo_hash = seen.reading.photo_hash
+        result.ms = round((time.perf_counter() - start) * 1000, 1)
+        return result
+
     def _read(self, data: bytes, meter: Meter | None = None) -> Seen:
         return self._finish(self._look(data), meter)
 
@@ -239,6 +253,17 @@ class MeterReader:
     def _read_photo(
         self, photo: Photo, meter: Meter | None, found: DisplayQuad | None, own_read: Own | None
     ) -> tuple[MeterReading, Candidate | None]:
+        """The reading of the best region, with the next best regions named for a reviewer."""
+        region, others = self.locator.find(photo, meter, found.quad if found is not None else None)
+        scale = photo.width / photo.image.shape[1]
+        alternatives = [{"quad": _photo_quad(c.quad, scale), "text": c.text} for c in others]
+        result, region = self._combine(photo, region, own_read)
+        result.others = alternatives
+        return result, region
+
+    def _combine(
+        self, photo: Photo, region: Candidate | None, own_read: Own | None
+    ) -> tuple[MeterReading, Candidate | None]:
         """Two readers, each on the region it finds best; they are combined by what was measured.
 
         Our own (display quad + CRNN, trained on synthetic photos) is precise where its calibrated confidence
@@ -246,7 +271,6 @@ class MeterReader:
         finds and reads displays ours never saw. Agreement is the strongest evidence.
         """
         own = own_read.reading if own_read is not None else None
-        region = self.locator.find(photo, meter, found.quad if found is not None else None)
         if region is None:
             if own is not None and own.readable and own.confidence >= OWN_TRUSTED:
                 return own, None
@@ -296,7 +320,7 @@ class MeterReader:
             digit_confidences=strip.digit_confidences,
             rolling=[list(r) if r else None for r in strip.rolling],
             display={
-                "quad": [[round(float(x) * scale, 1), round(float(y) * scale, 1)] for x, y in quad],
+                "quad": _photo_quad(quad, scale),
                 "score": round(found.score, 4),
                 "source": "detector",
             },
@@ -362,7 +386,7 @@ class MeterReader:
             digit_confidences=confidences,
             rolling=[list(r) if r else None for r in rolling],
             display={
-                "quad": [[round(float(x) * scale, 1), round(float(y) * scale, 1)] for x, y in region.quad],
+                "quad": _photo_quad(region.quad, scale),
                 "score": round(float(region.score), 4),
                 "source": region.source,
             },
@@ -402,6 +426,11 @@ class MeterReader:
             return photo.image, quad
         image = photo.at_factor(factor)
         return image, quad * (image.shape[1] / photo.image.shape[1])
+
+
+def _photo_quad(quad: np.ndarray, scale: float) -> list[list[float]]:
+    """A quad of the working image in the photo's own pixels, as stored."""
+    return [[round(float(x) * scale, 1), round(float(y) * scale, 1)] for x, y in quad]
 
 
 def close_readings(a: str, b: str) -> bool:

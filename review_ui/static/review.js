@@ -25,6 +25,12 @@
       if (choice) { e.preventDefault(); choice.click(); }
       return;
     }
+    if (key === "g" && regionButtons.length > 1) { e.preventDefault(); nextRegion(); return; }
+    if (key === "enter" && highlighted !== null && !regionButtons[highlighted].classList.contains("current")) {
+      e.preventDefault();
+      regionButtons[highlighted].click();  // the reader reads the register there
+      return;
+    }
     if (form && key === "c") { e.preventDefault(); startCorrection(); return; }
     if (form && key === "r") {
       e.preventDefault();
@@ -78,7 +84,25 @@
     view.scale = next;
     apply();
   }
-  const quad = overlay ? JSON.parse(overlay.dataset.quad) : null;
+  let quad = overlay ? JSON.parse(overlay.dataset.quad) : null;
+
+  // --- other regions: G outlines the next one (the straightened view follows), Enter has it read ---
+  const regionButtons = [...document.querySelectorAll("#regions button.region")];
+  const regionImage = document.getElementById("region-image");
+  let highlighted = null;
+  function nextRegion() {
+    const current = regionButtons.findIndex((b) => b.classList.contains("current"));
+    const from = highlighted === null ? current : highlighted;
+    highlighted = (from + 1) % regionButtons.length;
+    regionButtons.forEach((b, i) => b.classList.toggle("highlighted", i === highlighted));
+    quad = JSON.parse(regionButtons[highlighted].dataset.quad);
+    drawQuad();
+    if (regionImage) regionImage.src = regionButtons[highlighted].querySelector("img").src;
+    focusRegister();
+  }
+  function drawQuad() {
+    if (overlay && quad) overlay.querySelector("polygon").setAttribute("points", quad.map((p) => p.join(",")).join(" "));
+  }
   function quadBox() {
     const xs = quad.map((p) => p[0]), ys = quad.map((p) => p[1]);
     return { x0: Math.min(...xs), x1: Math.max(...xs), y0: Math.min(...ys), y1: Math.max(...ys) };
@@ -112,7 +136,7 @@
         overlay.setAttribute("viewBox", `0 0 ${photo.naturalWidth} ${photo.naturalHeight}`);
         overlay.style.width = `${photo.naturalWidth}px`;
         overlay.style.height = `${photo.naturalHeight}px`;
-        overlay.querySelector("polygon").setAttribute("points", quad.map((p) => p.join(",")).join(" "));
+        drawQuad();
       }
       fit();
     };

@@ -3,130 +3,12 @@ claims keep two reviewers apart, supervisors audit and reopen, sessions and CSRF
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
-import pytest
-import uvicorn
 
-from review_ui.auth import create_user
-from serving import keys
-from serving.api import create_app
-from serving.database import upgrade
-from serving.service import Service
-from tests.services.availability import in_ci
-from tests.serving.conftest import bearer, embedded_settings
-from tests.serving.helpers import IN_WINDOW, Receiver, clear_photos, consumers_csv
-
-SCREENSHOTS = Path(
-    os.environ.get("REVIEW_SCREENSHOTS", Path(__file__).resolve().parents[2] / "build" / "screenshots")
-)
-PASSWORD = "correct horse battery"
-
-
-@dataclass
-class Site:
-    base: str
-    svc: Service
-    billing: dict
-    numbers: list[str]
-    receiver: Receiver
-
-    def submit(self, index: int, typed: str, key: str) -> str:
-        photo = clear_photos()[index]
-        r = httpx.post(f"{self.base}/v1/submissions", headers={**self.billing, "Idempotency-Key": key},
-                       files={"photo": ("m.jpg", photo.data, "image/jpeg")},
-                       data={"consumer_number": self.numbers[index], "typed_reading": typed,
-                             "submitted_at": IN_WINDOW}, timeout=30)  # fmt: skip
-        assert r.status_code == 202, r.text
-        return r.json()["id"]
-
-    def status(self, sid: str, until=("accepted", "needs_review", "rejected"), timeout=30) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            body = httpx.get(f"{self.base}/v1/submissions/{sid}", headers=self.billing).json()
-            if body["status"] in until or time.monotonic() > deadline:
-                return body
-            time.sleep(0.1)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
-    svc = Service.from_settings(embedded_settings(tmp_path))
-    upgrade(svc.engine)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(svc.settings, service=svc), host="127.0.0.1", port=port,
-                                           log_level="warning"))  # fmt: skip
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    while not server.started:
-        time.sleep(0.05)
-    with svc.sessions.begin() as s:
-        billing = bearer(keys.create_key(s, "billing", ["billing"]))
-        admin = bearer(keys.create_key(s, "admin", ["admin"]))
-        for name, role in (("asha", "reviewer"), ("bilal", "reviewer"), ("chitra", "supervisor")):
-            create_user(s, name, PASSWORD, role, "default")
-        create_user(s, "north-rev", PASSWORD, "reviewer", "north")
-    consumers, readings, numbers = consumers_csv(clear_photos())
-    r = httpx.post(f"{base}/v1/consumers/import", headers=admin,
-                   files={"consumers": ("c.csv", consumers), "readings": ("r.csv", readings)})  # fmt: skip
-    assert r.status_code == 200, r.text
-    receiver = Receiver().start()
-    hook = httpx.post(f"{base}/v1/webhooks", headers=admin, json={"url": receiver.url})
-    receiver.secret = hook.json()["secret"]
-    yield Site(base, svc, billing, numbers, receiver)
-    receiver.stop()
-    server.should_exit = True
-    thread.join(10)
-    svc.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    executable = shutil.which("chromium")
-    if executable is None:
-        if in_ci():
-            pytest.fail(
-                "Debian chromium is not installed (scripts/system-deps.sh installs it)", pytrace=False
-            )
-        pytest.skip("chromium is not installed")
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=executable, args=["--no-sandbox", "--disable-background-networking"]
-        )
-        yield b
-        b.close()
-
-
-def _sign_in(browser, site: Site, username: str):
-    """Sign in with the keyboard alone."""
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    page.goto(f"{site.base}/review/")
-    assert page.url.endswith("/review/login")
-    page.wait_for_function("document.activeElement && document.activeElement.name === 'username'")
-    page.keyboard.type(username)  # the username field has the focus
-    page.keyboard.press("Tab")
-    page.keyboard.type(PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url(f"{site.base}/review/")
-    return page
+from tests.review_ui.conftest import PASSWORD, SCREENSHOTS, Site, sign_in
+from tests.serving.helpers import clear_photos
 
 
 def _typo_items(site: Site, indices: list[int]) -> list[str]:
@@ -138,7 +20,7 @@ def _typo_items(site: Site, indices: list[int]) -> list[str]:
 
 def test_a_reviewer_clears_three_items_with_the_keyboard_and_billing_gets_them(browser, site: Site) -> None:
     ids = _typo_items(site, [0, 1, 2])
-    page = _sign_in(browser, site, "asha")
+    page = sign_in(browser, site, "asha")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "queue.png"), full_page=True)
     assert "3 waiting" in page.inner_text("h1")
@@ -177,10 +59,10 @@ def test_a_reviewer_clears_three_items_with_the_keyboard_and_billing_gets_them(b
 
 def test_a_claimed_item_cannot_be_opened_by_a_second_reviewer(browser, site: Site) -> None:
     (sid,) = _typo_items(site, [3])
-    first = _sign_in(browser, site, "asha")
+    first = sign_in(browser, site, "asha")
     first.keyboard.press("n")
     first.wait_for_url(f"**/review/items/{sid}")
-    second = _sign_in(browser, site, "bilal")
+    second = sign_in(browser, site, "bilal")
     response = second.goto(f"{site.base}/review/items/{sid}")
     assert response.status == 409 and "asha is working on this item" in second.inner_text("main")
     second.goto(f"{site.base}/review/")
@@ -188,13 +70,13 @@ def test_a_claimed_item_cannot_be_opened_by_a_second_reviewer(browser, site: Sit
     second.wait_for_url("**/review/?**")
     assert "the queue is empty" in second.inner_text("main")
     # Another utility's reviewer does not even see it.
-    north = _sign_in(browser, site, "north-rev")
+    north = sign_in(browser, site, "north-rev")
     assert north.goto(f"{site.base}/review/items/{sid}").status == 404
 
 
 def test_a_reviewer_types_a_correction_and_rejects_by_keyboard(browser, site: Site) -> None:
     correct_id, reject_id = _typo_items(site, [4, 5])
-    page = _sign_in(browser, site, "bilal")
+    page = sign_in(browser, site, "bilal")
     page.keyboard.press("n")
     page.wait_for_url(f"**/review/items/{correct_id}")
     page.keyboard.press("c")  # the field starts from the typed value, its first differing figure selected
@@ -218,7 +100,7 @@ def test_a_reviewer_types_a_correction_and_rejects_by_keyboard(browser, site: Si
 
 def test_a_supervisor_sees_the_audit_trail_and_reopens(browser, site: Site) -> None:
     (sid,) = _typo_items(site, [0])
-    reviewer = _sign_in(browser, site, "asha")
+    reviewer = sign_in(browser, site, "asha")
     reviewer.keyboard.press("n")
     reviewer.wait_for_url(f"**/review/items/{sid}")
     reviewer.keyboard.press("t")  # accept the typed value: wrong, but it fits the meter and the history? no:
@@ -231,7 +113,7 @@ def test_a_supervisor_sees_the_audit_trail_and_reopens(browser, site: Site) -> N
         reviewer.wait_for_url("**/review/?**")
     assert site.status(sid)["status"] == "accepted"
 
-    supervisor = _sign_in(browser, site, "chitra")
+    supervisor = sign_in(browser, site, "chitra")
     supervisor.goto(f"{site.base}/review/audit?reviewer=asha")
     trail = supervisor.inner_text("table.trail")
     assert sid[:8] in trail and "accept_reader" in trail
@@ -264,7 +146,7 @@ def test_no_session_and_a_forged_csrf_token_are_refused(browser, site: Site) -> 
     assert anonymous.status_code == 401
     assert httpx.get(f"{site.base}/review/").status_code == 303
     assert httpx.get(f"{site.base}/review/items/{sid}/photo").status_code == 303
-    page = _sign_in(browser, site, "asha")
+    page = sign_in(browser, site, "asha")
     page.goto(f"{site.base}/review/items/{sid}")
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}
     forged = httpx.post(f"{site.base}/review/items/{sid}/act", cookies=cookies,

@@ -58,6 +58,19 @@ def test_rolling_drum_matches_either_figure_and_bills_the_lower() -> None:
     assert decide(submission(typed="1650.4", read=read("016503", rolling=rolling))).status == NEEDS_REVIEW
 
 
+def test_a_drum_turns_only_while_the_one_to_its_right_passes_from_9_to_0() -> None:
+    from verification.rules.typed import lower_reading
+
+    def lower(digits: str, rolling: tuple) -> str:
+        return str(lower_reading(read(digits, decimals=0, rolling=rolling)))
+
+    # Found by the review browser test: an unsure leading drum beside a 3 turned 13495 into 3495.
+    assert lower("013495", (None, ("0", "1"), None, None, None, None)) == "13495"
+    # A real carry: the last drums pass 9 -> 0 and the one before them is caught between 2 and 3.
+    assert lower("01300", (None, None, ("2", "3"), ("9", "0"), ("9", "0"))) == "1299"
+    assert lower("01300", (None, None, ("2", "3"), None, ("9", "0"))) == "1309"
+
+
 def test_a_photo_that_confirms_the_typed_value_is_accepted_despite_blind_doubts() -> None:
     """``vision.verify`` said the display shows what was typed: the blind reading's doubts no longer matter."""
     unsure = read("016592", confidence=0.4, digit_confidences=(0.99, 0.99, 0.99, 0.45, 0.99, 0.99))
@@ -291,6 +304,7 @@ def test_a_reader_that_saw_every_position_is_read_with_the_meters_decimals() -> 
     assert d.status == ACCEPTED and d.verified_reading == "1650.2"
     d = decide(submission(typed="1650.9", read=missed_point))
     assert d.status == NEEDS_REVIEW and d.proposed_reading == "1650.2"
-    # Fewer digits than the register: the reader's own point stands (a digit is missing, not the point).
+    # Fewer digits than the register: a digit is missing (a red drum left out), not the point; nothing is
+    # offered to accept with one key (1650 would be saved as 1650.0).
     d = decide(submission(typed="1650.2", read=read("01650", decimals=0)))
-    assert d.status == NEEDS_REVIEW and d.proposed_reading == "1650"
+    assert d.status == NEEDS_REVIEW and d.proposed_reading is None

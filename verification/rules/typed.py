@@ -24,11 +24,29 @@ def in_register(read: ReaderResult, consumer: Consumer) -> ReaderResult:
 
 
 def lower_reading(read: ReaderResult) -> Reading:
-    """The reading a meter reader would write down: the lower figure of every turning drum."""
-    digits = read.digits or ""
-    if any(read.rolling):
-        digits = "".join(r[0] if r else d for d, r in zip(digits, read.rolling, strict=False))
-    return Reading.from_digits(digits, read.decimals)
+    """The reading a meter reader would write down: the lower figure of every turning drum. A drum turns only
+    while the one to its right passes from 9 to 0, so a "turning" drum beside one that shows another figure
+    is the reader's doubt, not a turn: its digit stands."""
+    chars = list(read.digits or "")
+    rolling = list(read.rolling) + [None] * (len(chars) - len(read.rolling))
+    carrying = True  # the rightmost drum may always be caught turning
+    for i in range(len(chars) - 1, -1, -1):
+        turning = rolling[i] is not None and carrying
+        if turning:
+            chars[i] = rolling[i][0]
+        carrying = turning and chars[i] == "9"
+    return Reading.from_digits("".join(chars), read.decimals)
+
+
+def offered(read: ReaderResult, consumer: Consumer) -> Reading | None:
+    """What the reader offers a reviewer: its digits in the meter's layout, the lower figure of turning drums;
+    None unless it read the register whole to its decimals (a dropped red drum must not become ``.0``)."""
+    read = in_register(read, consumer)
+    # A doubt about which screen is shown is not one about the digits: the reviewer sees the screen.
+    seen = read.readable or (read.reason or "").startswith("display_mode_")
+    if not (read.digits and seen) or read.decimals != consumer.meter_decimals:
+        return None
+    return lower_reading(read)
 
 
 def _matches(typed: Reading, read: ReaderResult) -> bool:
