@@ -123,7 +123,9 @@ class Submission(Base):
 
     # received -> processing -> accepted | needs_review | rejected (needs_review -> accepted | rejected)
     status: Mapped[str] = mapped_column(String(16), default="received")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # runs started
+    # Runs that ended with the worker process crashing (a signal a photo can cause, not a kill from outside).
+    crashes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # When the job last reached the queue (None: never, the broker was down) and until when a worker holds it.
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

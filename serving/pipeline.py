@@ -30,8 +30,10 @@ DECIDED = (v.ACCEPTED, v.NEEDS_REVIEW, v.REJECTED)
 EVENT_DECIDED = "submission.decided"
 EVENT_REOPENED = "submission.reopened"
 PHASH_BANDS = 8
-# A submission whose processing failed this often goes to a reviewer instead of being tried forever.
-MAX_ATTEMPTS = 5
+# A submission whose runs crashed the worker this often goes to a person instead of being tried forever;
+# runs whose worker was killed from outside (a deploy, the OOM killer, a lost node) have a larger allowance.
+MAX_CRASHES = 5
+MAX_RUNS = 25
 
 
 def _unreadable(reason: str, message: str) -> dict:
@@ -43,7 +45,8 @@ def process(svc: Service, submission_id: str) -> str | None:
 
     Raises ``StoreUnavailable`` (or a database error) when the caller should retry later. Such an outage is
     not the photo's fault, so it does not count as an attempt: attempts count only runs that reached the
-    reader (a photo that kills the worker every time ends with a person after ``MAX_ATTEMPTS``).
+    reader. A photo that crashes the worker every time ends with a person after ``MAX_CRASHES`` crashes
+    (``record_lost_run``); a run whose worker was killed from outside costs only one of ``MAX_RUNS``.
     """
     now = db.utcnow()
     with svc.sessions.begin() as s:
@@ -60,13 +63,13 @@ def process(svc: Service, submission_id: str) -> str | None:
             now,
             now + lease,
         )
-        digest, attempts, typed = sub.photo_sha256, sub.attempts, sub.typed_reading
+        digest, attempts, crashes, typed = sub.photo_sha256, sub.attempts, sub.crashes, sub.typed_reading
         record = s.get(db.Consumer, sub.consumer_number)
         meter = Meter(record.meter_digits, record.meter_decimals) if record is not None else None
-    if attempts > MAX_ATTEMPTS:
-        reading = _unreadable(
-            "processing_failed", f"processing failed {MAX_ATTEMPTS} times; a person must look"
-        )
+    if crashes >= MAX_CRASHES:
+        reading = _unreadable("processing_failed", f"reading the photo crashed the worker {crashes} times")
+    elif attempts > MAX_RUNS:
+        reading = _unreadable("processing_failed", f"processing was cut short {attempts - 1} times")
     else:
         try:
             reading = _read(svc, digest, typed, meter)
@@ -83,6 +86,18 @@ def process(svc: Service, submission_id: str) -> str | None:
         if _record(s, sub, decision, reading, day):
             metrics.DECISIONS.labels(decision.status, "automatic").inc()
         return s.get(db.Submission, submission_id).status
+
+
+def record_lost_run(svc: Service, submission_id: str, crashed: bool) -> None:
+    """The worker process running this submission died (its pool's parent saw it go): a crash (a signal a
+    photo can cause: SIGSEGV, SIGABRT, ...) counts against ``MAX_CRASHES``; a kill from outside does not."""
+    if crashed:
+        with svc.sessions.begin() as s:
+            s.execute(
+                update(db.Submission)
+                .where(db.Submission.id == submission_id, db.Submission.status == "processing")
+                .values(crashes=db.Submission.crashes + 1)
+            )
 
 
 def _give_back(svc: Service, submission_id: str) -> None:

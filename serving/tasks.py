@@ -11,13 +11,17 @@ harmless. Dependency outages (store, database) are retried quickly and do not co
 from __future__ import annotations
 
 import logging
+import re
+import signal
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from functools import cache
 
+from billiard.exceptions import WorkerLostError
 from celery import Celery
 from celery.exceptions import SoftTimeLimitExceeded
+from celery.worker.request import Request
 from kombu.exceptions import ChannelError
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import OperationalError
@@ -184,7 +188,36 @@ def worker_service() -> Service:
     return Service.from_settings(get_settings())
 
 
-@celery_app.task(name="meterverify.process_submission", bind=True, max_retries=None)
+# Signals that come from outside the process (an operator, a deploy, the OOM killer); any other death of a
+# pool process mid-job (SIGSEGV, SIGABRT, SIGBUS, an exit) is a crash the photo may have caused.
+_KILLED_FROM_OUTSIDE = {signal.SIGKILL, signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT}
+
+
+def crashed(lost: WorkerLostError) -> bool:
+    """Whether a pool process lost mid-job crashed (rather than being killed): billiard says
+    ``signal 11 (SIGSEGV)`` or ``exitcode 1``."""
+    m = re.search(r"signal (\d+)", str(lost))
+    return int(m[1]) not in _KILLED_FROM_OUTSIDE if m else True
+
+
+class SubmissionRequest(Request):
+    """In the worker's main process: a pool process that died running a submission is recorded as a crash or
+    a kill (``pipeline.record_lost_run``) before the job is put back on the queue."""
+
+    def on_failure(self, exc_info, send_failed_event=True, return_ok=False):
+        lost = exc_info.exception
+        if isinstance(lost, WorkerLostError) and self.args:
+            log.warning("submission %s: its worker process died (%s)", self.args[0], lost)
+            try:
+                pipeline.record_lost_run(worker_service(), str(self.args[0]), crashed(lost))
+            except Exception as e:  # the database is down: the run counts only as a run
+                log.warning("could not record the lost run of %s: %s", self.args[0], e)
+        return super().on_failure(exc_info, send_failed_event, return_ok)
+
+
+@celery_app.task(
+    name="meterverify.process_submission", bind=True, max_retries=None, Request=SubmissionRequest
+)
 def process_submission(self, submission_id: str) -> str | None:
     try:
         return run_submission(worker_service(), submission_id)

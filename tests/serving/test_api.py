@@ -393,19 +393,23 @@ def test_a_reader_crash_sends_the_submission_to_review_not_into_a_loop(api: Api,
     assert [reason["code"] for reason in body["reasons"]] == ["reader_error"]
 
 
-def test_a_submission_that_keeps_failing_goes_to_review_after_max_attempts(api: Api) -> None:
+def test_a_submission_that_keeps_crashing_or_being_cut_short_goes_to_a_person(api: Api) -> None:
     from serving import pipeline
 
-    r = api.submit(api.photos[0].data, api.numbers[0], api.photos[0].value)
-    sub_id = api.wait(r)["id"]
-    with api.svc.sessions.begin() as s:  # as if it had failed over and over
-        sub = s.get(db.Submission, sub_id)
-        sub.status, sub.attempts, sub.decision = "processing", pipeline.MAX_ATTEMPTS, None
-    assert pipeline.process(api.svc, sub_id) == "needs_review"
-    with api.svc.sessions() as s:
-        sub = s.get(db.Submission, sub_id)
-        assert sub.reading["reason"] == "processing_failed"
-        assert [r["code"] for r in sub.decision["reasons"]] == ["processing_failed"]
+    for i, (crashes, runs) in enumerate(
+        ((pipeline.MAX_CRASHES, pipeline.MAX_CRASHES), (0, pipeline.MAX_RUNS))  # crashed each time; cut short
+    ):
+        sub_id = api.wait(api.submit(api.photos[i].data, api.numbers[i], api.photos[i].value, key=f"k{i}"))[
+            "id"
+        ]
+        with api.svc.sessions.begin() as s:  # as if its runs had ended so, over and over
+            sub = s.get(db.Submission, sub_id)
+            sub.status, sub.attempts, sub.crashes, sub.decision = "processing", runs, crashes, None
+        assert pipeline.process(api.svc, sub_id) == "needs_review"
+        with api.svc.sessions() as s:
+            sub = s.get(db.Submission, sub_id)
+            assert sub.reading["reason"] == "processing_failed"
+            assert [r["code"] for r in sub.decision["reasons"]] == ["processing_failed"]
 
 
 def test_demo_seed_twice_revokes_the_first_demo_keys(api: Api) -> None:

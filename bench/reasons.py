@@ -1,0 +1,118 @@
+"""How often each decision reason fires, and every automatic rejection, on photos the models never saw.
+
+    python bench/reasons.py [--synth-n 300] [--seed 7300] [--real datasets/real-photos-lt]
+
+Each photo is sent as a consumer would send it: the true reading typed, for a consumer whose meter (digits,
+decimals) and history fit it, inside the self-reading days; the shipped reader verifies it and the rules
+decide (``verification.decide``, as the service does). Synthetic photos include photos of no meter, unlit
+LCDs and other screens (date, MD, segment test): the truth says whether a person could read the kWh reading
+there. Real photos: the labelled set in ``datasets/`` (a smoke test: one meter).
+
+Prints, per set: the decisions, the photos accepted although they did not show the kWh reading, then per
+reason how often it fired (review or reject), and each automatic rejection with whether it was wrong (the
+photo showed the kWh reading typed). An automatic rejection must be
+wrong < 0.1% of the time; the rest goes to a reviewer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from datetime import date, datetime
+from pathlib import Path
+
+from tqdm import tqdm
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import verification as v  # noqa: E402
+from meterdata.synth import render_photo  # noqa: E402
+from vision.locate import Meter  # noqa: E402
+from vision.reader import MeterReader  # noqa: E402
+
+IN_WINDOW = datetime.fromisoformat("2026-11-02T10:00:00+05:30")
+HISTORY = (("2026-08-02", 720), ("2026-09-02", 480), ("2026-10-02", 240))  # kWh used up to each reading
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--synth-n", type=int, default=300, help="synthetic photos (0: none)")
+    p.add_argument("--seed", type=int, default=7300, help="synthetic set seed (no model was trained on it)")
+    p.add_argument("--real", type=Path, default=ROOT / "datasets" / "real-photos-lt",
+                   help="a labelled folder (manifest.jsonl + images); '' for none")  # fmt: skip
+    return p
+
+
+def decide(reader: MeterReader, data: bytes, digits: str | None, decimals: int) -> v.Decision:
+    """The decision for this photo with the true reading typed by a consumer whose meter and history fit."""
+    digits = digits or "012345"  # a photo of no reading: the consumer typed some number all the same
+    typed = v.Reading.from_digits(digits, decimals)
+    meter = Meter(len(digits), decimals)
+    seen = reader.verify(data, str(typed), meter).to_dict()
+    step = 10**decimals
+    history = tuple(
+        v.PastReading(date.fromisoformat(day), v.Reading(max(0, typed.units - used * step), decimals))
+        for day, used in HISTORY
+    )
+    return v.decide(
+        v.Submission(
+            consumer=v.Consumer("C", len(digits), decimals, 5),
+            typed=typed,
+            read=v.ReaderResult.from_reading(seen),
+            photo=v.PhotoFacts(IN_WINDOW),
+            history=history,
+        )
+    )
+
+
+def report(name: str, outcomes: list[tuple[v.Decision, bool, str]]) -> None:
+    """``outcomes``: (decision, whether a person could read the typed kWh reading there, photo name)."""
+    n = len(outcomes)
+    print(f"\n== {name}: {n} photos ==")
+    statuses = Counter(d.status for d, _, _ in outcomes)
+    print("  " + ", ".join(f"{s} {statuses[s]} ({statuses[s] / n:.1%})" for s in sorted(statuses)))
+    fired: Counter[tuple[str, str]] = Counter()
+    for d, _, _ in outcomes:
+        for f in {(f.code, f.outcome) for f in d.findings}:
+            fired[f] += 1
+    print(f"  {'reason':28} {'outcome':8} {'photos':>7} {'share':>7}")
+    for (code, outcome), count in sorted(fired.items(), key=lambda kv: -kv[1]):
+        print(f"  {code:28} {outcome:8} {count:7d} {count / n:7.1%}")
+    wrongly_accepted = [photo for d, readable, photo in outcomes if d.status == v.ACCEPTED and not readable]
+    print(f"  accepted though the photo did not show the typed kWh reading: {len(wrongly_accepted)} "
+          f"{wrongly_accepted[:10]}")  # fmt: skip
+    rejected = [(d, readable, photo) for d, readable, photo in outcomes if d.status == v.REJECTED]
+    wrong = [photo for _, readable, photo in rejected if readable]
+    print(
+        f"  automatic rejections: {len(rejected)}; wrong (the photo showed the typed kWh reading): {len(wrong)}"
+    )
+    for d, readable, photo in rejected:
+        codes = ", ".join(f.code for f in d.findings if f.outcome == "reject")
+        print(f"    {photo}: {codes}{'  <- WRONG' if readable else ''}")
+
+
+def main(args: argparse.Namespace) -> None:
+    reader = MeterReader()
+    if args.synth_n:
+        outcomes = []
+        for i in tqdm(range(args.synth_n), desc="synthetic", unit="photo"):
+            data, sample = render_photo(args.seed, i, size=(1024, 768), split="test")
+            readable = bool(sample.readable and sample.mode == "kwh" and sample.digits)
+            outcomes.append((decide(reader, data, sample.digits, sample.decimals), readable, f"synth-{i}"))
+        report(f"synthetic (seed {args.seed})", outcomes)
+    if args.real and str(args.real):
+        rows = [json.loads(line) for line in (args.real / "manifest.jsonl").read_text().splitlines() if line]
+        outcomes = []
+        for row in tqdm(rows, desc="real", unit="photo"):
+            data = (args.real / row["image"]).read_bytes()
+            decision = decide(reader, data, row["digits"], row["decimals"])
+            shows_kwh = bool(row["readable"] and row["digits"]) and row.get("mode") in (None, "kwh")
+            outcomes.append((decision, shows_kwh, row["image"]))
+        report(f"real ({args.real.name})", outcomes)
+
+
+if __name__ == "__main__":
+    main(get_args_parser().parse_args())
