@@ -205,7 +205,7 @@ class SubmissionRequest(Request):
     a kill (``pipeline.record_lost_run``) before the job is put back on the queue."""
 
     def on_failure(self, exc_info, send_failed_event=True, return_ok=False):
-        lost = exc_info.exception
+        lost = getattr(exc_info.exception, "exc", exc_info.exception)  # billiard wraps it with its traceback
         if isinstance(lost, WorkerLostError) and self.args:
             log.warning("submission %s: its worker process died (%s)", self.args[0], lost)
             try:

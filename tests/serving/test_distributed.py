@@ -184,6 +184,34 @@ def test_worker_killed_mid_job_another_finishes_it_once(
     assert sorted(receiver.submission_ids()) == sorted(ids)  # each exactly once
 
 
+def test_a_pool_process_killed_mid_job_costs_no_crash_one_that_crashes_does(
+    dapi: Api, cluster: Cluster, tmp_path: Path
+) -> None:
+    import psutil
+
+    big = clear_photos(n=2, size=(4000, 3000))  # 12 MP: each read takes long enough to be caught mid-job
+    consumers, readings, numbers = consumers_csv(big, prefix="LOST")
+    dapi.client.post("/v1/consumers/import", headers=dapi.admin,
+                     files={"consumers": ("c.csv", consumers, "text/csv"), "readings": ("r.csv", readings, "text/csv")})  # fmt: skip
+    worker = cluster.start_worker(tmp_path / "worker.log", "--pool", "prefork", "--concurrency", "1")
+    for i, (photo, sig) in enumerate(zip(big, (signal.SIGKILL, signal.SIGSEGV), strict=True)):
+        sid = dapi.submitted(photo.data, numbers[i], photo.value, key=f"lost-{i}")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with dapi.svc.sessions() as s:
+                if s.get(db.Submission, sid).status == "processing":
+                    break
+            time.sleep(0.002)
+        (child,) = [c for c in psutil.Process(worker.pid).children() if c.status() != psutil.STATUS_ZOMBIE]
+        os.kill(child.pid, sig)
+        decided = dapi.wait(sid, timeout=90)
+        assert decided["status"] == "accepted", decided
+        with dapi.svc.sessions() as s:
+            sub = s.get(db.Submission, sid)
+            assert sub.attempts >= 2  # caught mid-job and run again
+            assert sub.crashes == (1 if sig == signal.SIGSEGV else 0), (sig, sub.crashes)
+
+
 def test_s3_down_gives_503_and_stores_nothing_then_recovers(
     dapi: Api, cluster: Cluster, s3_server, tmp_path: Path
 ) -> None:
