@@ -5,7 +5,9 @@ clearly that the display shows 13414.9 and not 13419.9. So the typed value is sc
 the register, by its CTC likelihood, against every string a typing mistake would have produced instead (one
 digit changed, two neighbours swapped, one left out or added) and the reading the recognizer prefers. The
 posterior of the typed string in that set is ``typed_probability``; it is high only when no rival explains
-the display nearly as well, so a typing mistake is not confirmed. Where the decimals go comes from the meter
+the display nearly as well, so a typing mistake is not confirmed. When the meter's digit count is known, only
+a region that holds exactly that many positions can confirm: a region missing one shows some typing mistakes
+exactly. Where the decimals go comes from the meter
 (``Meter``), or from a decimal point on the display.
 """
 
@@ -114,6 +116,12 @@ def judge(
         return verdict(p, UNSURE, f"the display shows {reading.mode}, not the current kWh reading")
     if expected is None and decimals:
         return verdict(p, UNSURE if p >= DIFFER_BELOW else DIFFERS, "the display shows no decimal point")
+    if p >= MATCH_AT and meter is not None and len(shown) != meter.digits:
+        # A region that holds more or fewer positions than the register (a red drum left out, the frame's
+        # edge read as a digit) can show a typing mistake shifted into place: never a confirmation.
+        return verdict(
+            p, UNSURE, f"the region read holds {len(shown)} of the register's {meter.digits} digit positions"
+        )
     if p >= MATCH_AT:
         return verdict(p, MATCHES, "the display shows the typed reading")
     if p < DIFFER_BELOW:
