@@ -1,4 +1,5 @@
-"""The draw procedure, version ``meterverify-draw-v1``, written so that anyone can re-implement it.
+"""The draw procedure, version ``meterverify-draw-v1`` (kept to verify its reports; new draws use ``v2``),
+written so that anyone can re-implement it.
 
 1. **Commit** (before the self-reading window opens): a 32-byte secret seed is drawn from the OS's CSPRNG.
    The commitment is SHA-256 of the canonical JSON (sorted keys, no spaces) of
@@ -21,6 +22,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
 PROCEDURE = "meterverify-draw-v1"
@@ -73,10 +75,15 @@ def _numbers(seed: str, public_value: str, entries_sha256: str):
 
 def draw(seed: str, public_value: str, entries_sha256: str, n_entries: int, picks: int) -> list[int]:
     """Indices (into the entries in file order) of ``picks`` distinct entries, in the order drawn."""
+    return pick(_numbers(seed, public_value, entries_sha256), n_entries, picks)
+
+
+def pick(numbers: Iterator[int], n_entries: int, picks: int) -> list[int]:
+    """``picks`` distinct indices of ``n_entries`` from 256-bit random ``numbers`` (step 4: rejection
+    sampling, so every entry is equally likely)."""
     if picks > n_entries:
         raise ValueError(f"cannot draw {picks} of {n_entries} entries")
     remaining = list(range(n_entries))
-    numbers = _numbers(seed, public_value, entries_sha256)
     chosen = []
     while len(chosen) < picks:
         m = len(remaining)

@@ -60,8 +60,9 @@ def run(
 
 
 def mask(consumer_number: str) -> str:
-    """For publication: all but the last four characters hidden."""
-    return "•" * max(0, len(consumer_number) - 4) + consumer_number[-4:]
+    """For publication, in one shape whatever the number's length: four dots and the last four characters of
+    a number of eight or more, else eight dots."""
+    return "••••" + consumer_number[-4:] if len(consumer_number) >= 8 else "••••••••"
 
 
 def to_html(report: Report, public: bool = True) -> str:
@@ -82,12 +83,12 @@ def to_html(report: Report, public: bool = True) -> str:
     facts = [
         ("utility", report.utility), ("month", report.month), ("procedure", report.procedure),
         ("commitment (SHA-256, published in advance)", report.commitment),
-        ("committed at", f"{report.committed_at} ({timing} the window opened, {report.window_opens})"),
+        ("committed at", f"{e(report.committed_at)} ({timing} the window opened, {e(report.window_opens)})"),
         ("revealed seed", report.seed), ("public random value", report.public_value or "(none)"),
         ("entries", report.entries_count), ("entries file SHA-256", report.entries_sha256),
     ]  # fmt: skip
     rows = "".join(
-        f"<tr><th>{e(k)}</th><td><code>{v if k.startswith('committed at') else e(str(v))}</code></td></tr>"
+        f"<tr><th>{e(k)}</th><td><code>{v if k == 'committed at' else e(str(v))}</code></td></tr>"
         for k, v in facts
     )
     return f"""<!doctype html>

@@ -92,6 +92,11 @@ class Settings(BaseSettings):
     max_photo_mb: float = 20.0
     max_import_mb: float = 200.0  # a consumers/readings CSV upload
     submitted_at_max_age_h: float = 72.0  # submitted_at may be this much before the service received it
+    # The lucky draw: entries close between the window's end plus the submitted_at allowance and this much
+    # later; the drand round is the first after that. ``draw_allow_pending`` (tests only) closes while
+    # submissions of the month still await a decision.
+    draw_close_within_h: float = 48.0
+    draw_allow_pending: bool = False
     # Guessing: wrong API keys per client address, wrong review sign-ins per account and per address.
     api_key_failures_per_minute: int = 30
     sign_in_failures_per_account: int = 5

@@ -221,8 +221,10 @@ class Draw(Base):
     commitment: Mapped[str] = mapped_column(String(64))
     committed_at: Mapped[str] = mapped_column(String(40))  # ISO 8601, as in the commitment
     window_opens: Mapped[str] = mapped_column(String(40))
-    entries_csv: Mapped[str | None] = mapped_column(Text, nullable=True)  # frozen at close
-    entries_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    statement: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # v2: published at commit
+    entries_csv: Mapped[str | None] = mapped_column(Text, nullable=True)  # frozen at close (analysts only)
+    entries_public: Mapped[str | None] = mapped_column(Text, nullable=True)  # v2: hashed receipt ids
+    entries_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)  # v2: of entries_public
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     report: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # set when run
     run_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,17 +1,20 @@
-"""Running a utility's monthly lucky draw on the service's data: commit, close, run (the ``draw`` package does
-the procedure; this module keeps its state in the ``draws`` table)."""
+"""Running a utility's monthly lucky draw on the service's data: commit, close, run, disqualify (the ``draw``
+package is the procedure, v2; this module keeps its state in the ``draws`` table)."""
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
 from datetime import UTC, datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 import draw
-from verification import UtilityConfig
+from draw.beacon import DEFAULT as LEAGUE_OF_ENTROPY_DEFAULT
+from draw.beacon import Beacon, BeaconError, Chain, randomness
+from verification import ALREADY_ENTERED, UtilityConfig
 
 from . import db
 from .service import Service
@@ -43,47 +46,81 @@ def _get(s, utility: str, month: str) -> db.Draw | None:
     return s.scalar(select(db.Draw).where(db.Draw.utility == utility, db.Draw.month == month))
 
 
-def commit(svc: Service, utility: str, month: str, allow_late: bool = False) -> db.Draw:
-    """Keep a new secret seed and record its commitment. Before the window opens; ``allow_late`` commits
-    after (the report then says so, for everyone to see)."""
-    opens, _ = window(svc.utility_config(utility), month)
-    now = datetime.now(UTC)
-    if now >= opens and not allow_late:
-        raise DrawError(f"the {month} window opened at {opens.isoformat()}: commit before it opens")
-    c = draw.commit(utility, month, now.isoformat(timespec="seconds"), opens.isoformat(timespec="seconds"))
+def _utility_exists(s, utility: str) -> bool:
+    return bool(
+        s.scalar(select(db.Consumer.number).where(db.Consumer.utility == utility).limit(1))
+        or s.scalar(select(db.ApiKey.id).where(db.ApiKey.utility == utility).limit(1))
+    )
+
+
+def commit(svc: Service, utility: str, month: str, winners: int, reserves: int = 0,
+           chain: Chain = LEAGUE_OF_ENTROPY_DEFAULT, now: datetime | None = None) -> db.Draw:  # fmt: skip
+    """Keep a new secret seed and record the statement to publish (procedure v2). Only before the month's
+    window opens: a late commit is refused (anyone could then know the entries before committing)."""
+    now = now or datetime.now(UTC)
+    opens, closes = window(svc.utility_config(utility), month)
+    if now >= opens:
+        raise DrawError(
+            f"the {month} window opened at {opens.isoformat()}: a draw is committed before it opens"
+        )
+    close_from = closes + timedelta(hours=svc.settings.submitted_at_max_age_h)
+    close_by = close_from + timedelta(hours=svc.settings.draw_close_within_h)
+    try:
+        c = draw.v2.commit(utility, month, now, opens, close_from, close_by, winners, reserves, chain)
+    except ValueError as e:
+        raise DrawError(str(e)) from None
     with svc.sessions.begin() as s:
+        if not _utility_exists(s, utility):
+            raise DrawError(f"there is no utility {utility[:32]!r} (no consumers, no API keys)")
         if _get(s, utility, month) is not None:
             raise DrawError(f"the {month} draw of {utility} is already committed")
-        row = db.Draw(utility=utility, month=month, seed=c.seed, commitment=c.digest,
-                      committed_at=c.committed_at, window_opens=c.window_opens)  # fmt: skip
+        row = db.Draw(utility=utility, month=month, seed=c.seed, commitment=c.digest, statement=c.statement,
+                      committed_at=c.statement["committed_at"], window_opens=c.statement["window_opens"])  # fmt: skip
         s.add(row)
     return row
 
 
 def eligible(s, utility: str, month: str) -> list[draw.Entry]:
+    """The month's entries: one per consumer, its first eligible decision. A decision refused only because
+    the consumer had entered already counts too: if the earlier one was later rejected, this one enters."""
     rows = s.execute(
         select(db.Submission.consumer_number, db.Submission.id, db.Submission.decided_at).where(
             db.Submission.utility == utility,
             db.Submission.month == month,
             db.Submission.status == "accepted",
-            db.Submission.lucky_draw_eligible.is_(True),
+            or_(
+                db.Submission.lucky_draw_eligible.is_(True),
+                db.Submission.decision["lucky_draw_reason"].as_string() == ALREADY_ENTERED,
+            ),
         )
     ).all()
     return draw.pick_entries(rows, utility, month)
 
 
-def close(svc: Service, utility: str, month: str, allow_pending: bool = False) -> db.Draw:
-    """Freeze the month's entries. Refused before the window has closed, and while submissions of the month
-    still wait for a decision or a reviewer (``allow_pending`` closes anyway: they miss the draw)."""
-    _, closes = window(svc.utility_config(utility), month)
-    if datetime.now(UTC) < closes:
-        raise DrawError(f"the {month} window closes at {closes.isoformat()}: close the draw after it")
+def _statement(row: db.Draw) -> dict:
+    if row.statement is None:
+        raise DrawError(f"the {row.month} draw follows procedure v1: this version only verifies its report")
+    return row.statement
+
+
+def close(svc: Service, utility: str, month: str, now: datetime | None = None) -> db.Draw:
+    """Freeze the month's entries: the private list (consumers) and the public file (hashed receipt ids),
+    whose hash is published now, before the drand round exists. Only between the statement's ``close_from``
+    and ``close_by``, and with no submission of the month awaiting a decision or a reviewer."""
+    now = now or datetime.now(UTC)
     with svc.sessions.begin() as s:
         row = _get(s, utility, month)
         if row is None:
             raise DrawError(f"commit the {month} draw first")
+        st = _statement(row)
         if row.closed_at is not None:
             raise DrawError(f"the {month} draw is already closed")
+        if now < datetime.fromisoformat(st["close_from"]):
+            raise DrawError(f"submissions of {month} may still arrive: close from {st['close_from']}")
+        if now > datetime.fromisoformat(st["close_by"]):
+            raise DrawError(
+                f"the statement fixed closing by {st['close_by']}; it is too late to close this draw"
+            )
         waiting = s.scalar(
             select(func.count()).where(
                 db.Submission.utility == utility,
@@ -91,35 +128,83 @@ def close(svc: Service, utility: str, month: str, allow_pending: bool = False) -
                 db.Submission.status.in_(("received", "processing", "needs_review")),
             )
         )
-        if waiting and not allow_pending:
+        if waiting and not svc.settings.draw_allow_pending:
             raise DrawError(f"{waiting} submission(s) of {month} are not decided yet (some await review)")
-        data = draw.canonical_csv(eligible(s, utility, month))
-        row.entries_csv, row.entries_sha256 = data.decode(), draw.entries_sha256(data)
-        row.closed_at = db.utcnow()
+        entries = eligible(s, utility, month)
+        public = draw.v2.public_entries([e.submission_id for e in entries])
+        row.entries_csv = draw.canonical_csv(entries).decode()
+        row.entries_public = public.decode()
+        row.entries_sha256 = hashlib.sha256(public).hexdigest()
+        row.closed_at = now
     return row
 
 
+def is_closed(s, utility: str, month: str) -> bool:
+    """Whether the month's entries are frozen: a decision made now cannot enter that draw."""
+    return bool(
+        s.scalar(
+            select(func.count()).where(
+                db.Draw.utility == utility, db.Draw.month == month, db.Draw.closed_at.is_not(None)
+            )
+        )
+    )
+
+
 def run(
-    svc: Service, utility: str, month: str, winners: int, reserves: int = 0, public_value: str = ""
-) -> draw.Report:
-    """Reveal the seed and draw from the frozen entries; the report is kept."""
+    svc: Service, utility: str, month: str, beacon: Beacon, now: datetime | None = None
+) -> draw.v2.Report:
+    """Verify the committed drand round's signature and draw. Every input was fixed before: running again
+    (even after the stored report is cleared) gives the same report."""
+    now = now or datetime.now(UTC)
     with svc.sessions.begin() as s:
         row = _get(s, utility, month)
         if row is None or row.closed_at is None:
             raise DrawError(f"commit and close the {month} draw first")
+        st = _statement(row)
         if row.report is not None:
             raise DrawError(f"the {month} draw was already run")
-        entries = draw.parse_entries(row.entries_csv.encode())
-        if winners < 1 or reserves < 0 or winners + reserves > len(entries):
-            raise DrawError(
-                f"cannot draw {winners} winners and {reserves} reserves from {len(entries)} entries"
+        chain = Chain.from_dict({k: v for k, v in st["beacon"].items() if k not in ("round", "round_time")})
+        try:
+            value = randomness(chain, beacon)
+        except BeaconError as e:
+            raise DrawError(str(e)) from None
+        reopened = s.scalars(
+            select(db.ReviewAction.submission_id).where(
+                db.ReviewAction.utility == utility, db.ReviewAction.action == "reopen",
+                db.ReviewAction.at > row.closed_at,
             )
-        c = draw.Commitment(draw.PROCEDURE, utility, month, row.committed_at, row.window_opens, row.seed)
-        report = draw.run(c, entries, winners, reserves, public_value)
-        if report.commitment != row.commitment or report.entries_sha256 != row.entries_sha256:
-            raise DrawError("the stored draw does not match its commitment or entries")  # never expected
-        row.report, row.run_at = report.to_dict(), db.utcnow()
+        ).all()  # fmt: skip
+        commitment = draw.v2.Commitment(st, row.seed)
+        try:
+            report = draw.v2.run(commitment, row.closed_at, row.entries_public.encode(), beacon, value,
+                                 [draw.v2.entry_id(r) for r in reopened])  # fmt: skip
+        except ValueError as e:
+            raise DrawError(str(e)) from None
+        row.report, row.run_at = report.to_dict(), now
     return report
+
+
+def disqualify(s, sub: db.Submission, by: str, why: str) -> bool:
+    """A drawn entry whose decision was reopened and rejected after the run loses its place (the next
+    reserve moves up, by the procedure's rule); the record is added to the report. True if it was drawn."""
+    row = _get(s, sub.utility, sub.month or "")
+    if row is None or row.report is None or row.statement is None:
+        return False
+    report = draw.v2.Report.from_dict(row.report)
+    entry = draw.v2.entry_id(sub.id)
+    drawn = {p["entry"] for p in report.winners + report.reserves}
+    if entry not in drawn or entry in {d["entry"] for d in report.disqualified}:
+        return False
+    report.disqualified.append({"entry": entry, "why": why[:200], "at": db.utcnow().isoformat(timespec="seconds"),
+                                "by": by[:64]})  # fmt: skip
+    row.report = report.to_dict()
+    return True
+
+
+def consumers_by_entry(row: db.Draw) -> dict[str, str]:
+    """Entry (hashed receipt id) -> consumer number, from the private entries list: for analysts only."""
+    entries = draw.parse_entries((row.entries_csv or "").encode()) if row.entries_csv else []
+    return {draw.v2.entry_id(e.submission_id): e.consumer_number for e in entries}
 
 
 def get(svc: Service, utility: str, month: str) -> db.Draw | None:

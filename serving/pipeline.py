@@ -19,7 +19,7 @@ import verification as v
 from verification.rules.window import local_date
 from vision.locate import Meter
 
-from . import db, delivery, metrics
+from . import db, delivery, draws, metrics
 from .service import Service
 from .store import PhotoMissing, StoreUnavailable
 
@@ -202,6 +202,7 @@ def settle(
         decision = v.Decision.from_dict(sub.decision)
         if value is None:
             settled = v.reject_after_review(decision, reviewer, why or "rejected by the reviewer")
+            draws.disqualify(s, sub, reviewer, why or "rejected by the reviewer")  # if it was drawn
         else:
             facts = _submission_facts(s, sub, consumer, sub.reading, config)
             settled = v.accept_after_review(decision, facts, value, reviewer, config, rollover, new_meter)
@@ -305,6 +306,7 @@ def _submission_facts(
         ),
         history=tuple(v.PastReading(p.on, v.Reading.parse(p.reading), p.meter_replaced) for p in history),
         lucky_draw_entries_this_month=entries or 0,
+        draw_closed=draws.is_closed(s, consumer.utility, month),
     )
 
 

@@ -3,6 +3,7 @@
 from .config import UtilityConfig, default_config
 from .decision import (
     ACCEPTED,
+    ALREADY_ENTERED,
     NEEDS_REVIEW,
     REJECTED,
     Decision,
@@ -27,6 +28,7 @@ from .model import (
 
 __all__ = [
     "ACCEPTED",
+    "ALREADY_ENTERED",
     "NEEDS_REVIEW",
     "REJECTED",
     "Consumer",

@@ -60,18 +60,25 @@ class Decision:
         )
 
 
+ALREADY_ENTERED = "already entered this month"
+
+
 def _lucky_draw(
-    status: str, clear_photo: bool, inside: bool, entries: int, config: UtilityConfig
+    status: str, findings: tuple[Finding, ...], sub: Submission, inside: bool, config: UtilityConfig
 ) -> tuple[bool, str]:
     if status != ACCEPTED:
         return False, "not accepted"
-    if not clear_photo:
+    if sub.read.quality:
         return False, "the photo is not clear"
     if not inside:
         w = config.window
         return False, f"sent outside the self-reading days ({w.first_day}-{w.last_day} of the month)"
-    if entries >= config.lucky_draw.entries_per_month:
-        return False, "already entered this month"
+    if any(f.code == "photo_reused" and not f.evidence.get("same_consumer") for f in findings):
+        return False, "the photo is like another consumer's"  # whatever a reviewer does with the reading
+    if sub.draw_closed:
+        return False, "decided after the month's draw closed"
+    if sub.lucky_draw_entries_this_month >= config.lucky_draw.entries_per_month:
+        return False, ALREADY_ENTERED
     return True, "accepted with a clear photo inside the self-reading days"
 
 
@@ -121,9 +128,7 @@ def decide(sub: Submission, config: UtilityConfig | None = None) -> Decision:
         status = REJECTED
     else:
         status = NEEDS_REVIEW
-    eligible, why = _lucky_draw(
-        status, not sub.read.quality, inside, sub.lucky_draw_entries_this_month, config
-    )
+    eligible, why = _lucky_draw(status, tuple(findings), sub, inside, config)
     return Decision(
         status=status,
         verified_reading=str(verified) if status == ACCEPTED else None,
@@ -210,9 +215,7 @@ def accept_after_review(
     see ``check_reviewed``); lucky-draw eligibility follows the same rule as automatic."""
     config = config or default_config()
     check_reviewed(value, sub, rollover, config, new_meter)
-    eligible, why = _lucky_draw(
-        ACCEPTED, not sub.read.quality, decision.in_window, sub.lucky_draw_entries_this_month, config
-    )
+    eligible, why = _lucky_draw(ACCEPTED, decision.findings, sub, decision.in_window, config)
     return replace(
         decision,
         status=ACCEPTED,

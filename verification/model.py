@@ -145,6 +145,7 @@ class Submission:
     photo: PhotoFacts
     history: tuple[PastReading, ...] = ()  # verified readings, oldest first
     lucky_draw_entries_this_month: int = 0  # this consumer's eligible submissions already this month
+    draw_closed: bool = False  # the month's lucky draw has frozen its entries
 
 
 @dataclass(frozen=True, slots=True)

@@ -119,7 +119,10 @@ class KeyOut(BaseModel):
 class DrawOut(BaseModel):
     utility: str
     month: str
-    commitment: str = Field(description="SHA-256 commitment to the secret seed, published before the window")
+    commitment: str = Field(description="SHA-256 of the statement, published before the window")
+    statement: dict | None = Field(
+        None, description="v2: what was fixed at commit (seed hash, counts, times, the drand round)"
+    )
     committed_at: str
     window_opens: str
     entries_sha256: str | None = Field(description="Set when the entries are frozen")

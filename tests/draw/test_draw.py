@@ -62,14 +62,17 @@ def test_changing_one_winner_is_named(part: str) -> None:
     report, data, _ = _report()
     changed = report.to_dict()
     changed["winners"][1][part] = "C99999" if part == "consumer_number" else "forged"
-    assert [f.check for f in verify(changed, data)] == ["winners"]
+    assert [f.check for f in verify(changed, data, report.commitment)] == ["winners"]
 
 
 def test_a_seed_that_does_not_match_its_commitment_is_named() -> None:
     report, data, c = _report()
     other = run(commit("msedcl", "2026-11", c.committed_at, c.window_opens), parse_entries(data), 3, 2)
     forged = {**other.to_dict(), "commitment": report.commitment}  # a new seed under the old commitment
-    assert "commitment" in [f.check for f in verify(forged, data)]
+    assert "commitment" in [f.check for f in verify(forged, data, c.digest)]
+    # A complete forgery (new seed, its own commitment): only the published commitment tells it apart.
+    assert [f.check for f in verify(other.to_dict(), data, None)] == ["published_commitment"]
+    assert [f.check for f in verify(other.to_dict(), data, c.digest)] == ["published_commitment"]
 
 
 def test_tampering_with_the_entries_file_is_named() -> None:
@@ -79,10 +82,10 @@ def test_tampering_with_the_entries_file_is_named() -> None:
     removed = "".join(lines[:5] + lines[6:]).encode()
     changed = data.replace(b"sub-7", b"sub-8")
     for name, bad in (("added", added), ("removed", removed), ("changed", changed)):
-        checks = [f.check for f in verify(report.to_dict(), bad)]
+        checks = [f.check for f in verify(report.to_dict(), bad, report.commitment)]
         assert "entries_sha256" in checks, name
     unsorted = b"".join([lines[0].encode(), *[ln.encode() for ln in reversed(lines[1:])]])
-    assert "entries_file" in [f.check for f in verify(report.to_dict(), unsorted)]
+    assert "entries_file" in [f.check for f in verify(report.to_dict(), unsorted, report.commitment)]
 
 
 def test_every_entry_wins_equally_often() -> None:
@@ -122,4 +125,4 @@ def test_a_report_missing_a_field_is_refused() -> None:
     report, data, _ = _report()
     broken = copy.deepcopy(report.to_dict())
     del broken["seed"]
-    assert [f.check for f in verify(broken, data)] == ["report_fields"]
+    assert [f.check for f in verify(broken, data, report.commitment)] == ["report_fields"]
