@@ -3,6 +3,7 @@ package is the procedure, v2; this module keeps its state in the ``draws`` table
 
 from __future__ import annotations
 
+import copy
 import csv
 import hashlib
 import io
@@ -190,7 +191,7 @@ def disqualify(s, sub: db.Submission, by: str, why: str) -> bool:
     row = _get(s, sub.utility, sub.month or "")
     if row is None or row.report is None or row.statement is None:
         return False
-    report = draw.v2.Report.from_dict(row.report)
+    report = draw.v2.Report.from_dict(copy.deepcopy(row.report))  # a new value: the JSON column sees it
     entry = draw.v2.entry_id(sub.id)
     drawn = {p["entry"] for p in report.winners + report.reserves}
     if entry not in drawn or entry in {d["entry"] for d in report.disqualified}:

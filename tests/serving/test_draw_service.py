@@ -17,6 +17,7 @@ import pytest
 import draw
 from serving import db, draws, keys, pipeline
 from tests.draw.chain import TestChain
+from tests.serving.helpers import consumers_csv
 from verification import ALREADY_ENTERED
 
 from .conftest import Api, bearer
@@ -212,7 +213,11 @@ def test_another_consumers_photo_never_enters_whatever_the_reviewer_does(api: Ap
     p, n = api.photos, api.numbers
     first = api.submitted(p[0].data, n[0], p[0].value, key="own")
     assert api.wait(first)["lucky_draw_eligible"]
-    copy = api.submitted(p[0].data, n[5], p[0].value, key="copy")
+    consumers, readings, (other,) = consumers_csv((p[0],), prefix="OTHER")  # a history that fits the photo
+    r = api.client.post("/v1/consumers/import", headers=api.admin,
+                        files={"consumers": ("c.csv", consumers), "readings": ("r.csv", readings)})  # fmt: skip
+    assert r.status_code == 200, r.text
+    copy = api.submitted(p[0].data, other, p[0].value, key="copy")
     _review(api, copy, {"action": "accept", "reading": p[0].value})
     decided = api.wait(copy)
     assert decided["status"] == "accepted" and not decided["lucky_draw_eligible"]
