@@ -165,3 +165,22 @@ def test_public_entries_hold_no_consumer_data_and_any_receipt_can_be_found() -> 
     assert b"receipt" not in entries
     with pytest.raises(ValueError):
         v2.parse_public_entries(entries.replace(b"\n", b"\r\n"))
+
+
+def test_pages_escape_every_field_and_masks_have_one_shape(chain: TestChain) -> None:
+    from zoneinfo import ZoneInfo
+
+    import draw
+    from draw.page import to_html
+
+    c, entries, report = _draw(chain)
+    report.statement = {**report.statement, "utility": "<script>alert(1)</script>"}
+    report.disqualified = [{"entry": report.winners[0]["entry"], "why": "<b>x</b>", "at": "2026-12-20T10:00:00+00:00",
+                            "by": "<i>"}]  # fmt: skip
+    page = to_html(report, ZoneInfo("Asia/Kolkata"))
+    assert "<script>" not in page and "&lt;script&gt;" in page and "<b>x</b>" not in page
+    assert "IST" in page and "+00:00" in page  # the utility's time, UTC beside
+    v1 = draw.run(draw.commit("u", "2026-11", "<i>late</i>", "<b>w</b>"), [], 0)
+    assert "<i>late</i>" not in draw.to_html(v1) and "&lt;i&gt;late&lt;/i&gt;" in draw.to_html(v1)
+    assert {len(draw.mask(n)) for n in ("0001", "C0001", "000000001", "C0000000001")} == {8}
+    assert draw.mask("0001") == "••••••••" and draw.mask("C000000001") == "••••0001"
