@@ -370,6 +370,17 @@ def item_reopen(request: Request, submission_id: str, reviewer: Poster,
     return RedirectResponse(f"/review/items/{submission_id[:36]}", status_code=303)
 
 
+@router.post("/items/{submission_id}/clear-reuse")
+def item_clear_reuse(request: Request, submission_id: str, reviewer: Poster,
+                     reason: Annotated[str, Form(max_length=500)] = "") -> Response:  # fmt: skip
+    try:
+        work.clear_reuse(_service(request), reviewer, submission_id[:36], reason)
+    except work.ActionRefused as e:
+        status = {"forbidden": 403, "not_found": 404, "no_reason": 422}.get(e.code, 409)
+        raise HTTPException(status, str(e)) from None
+    return RedirectResponse(f"/review/items/{submission_id[:36]}", status_code=303)
+
+
 @router.get("/audit")
 def audit_page(request: Request, me: Supervisor, item: str = "", reviewer: str = "") -> HTMLResponse:
     with _service(request).sessions() as s:

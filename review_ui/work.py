@@ -213,6 +213,25 @@ def pick_region(svc: Service, reviewer: Reviewer, submission_id: str, k: int) ->
              reader_value=offered, typed=sub.typed_reading)  # fmt: skip
 
 
+def clear_reuse(svc: Service, supervisor: Reviewer, submission_id: str, why: str) -> None:
+    """A supervisor clears the "another consumer's photo" flag of an item in review, with a reason; logged."""
+    if not supervisor.supervisor:
+        raise ActionRefused("forbidden", "only a supervisor can clear a reused-photo flag")
+    if not why.strip():
+        raise ActionRefused("no_reason", "say why the flag is cleared")
+    with svc.sessions() as s:
+        sub = s.get(db.Submission, submission_id)
+        if sub is None or sub.utility != supervisor.utility:
+            raise ActionRefused("not_found", "no such item")
+    try:
+        pipeline.clear_reuse(svc, submission_id, supervisor.username, why)
+    except ValueError as e:
+        raise ActionRefused("not_in_review", str(e)) from None
+    state = {"status": v.NEEDS_REVIEW, "verified_reading": None}
+    with svc.sessions.begin() as s:
+        _log(s, supervisor, submission_id, "clear_reuse", state, state, why)
+
+
 def reopen(svc: Service, supervisor: Reviewer, submission_id: str, why: str) -> None:
     """A supervisor sends a decided item back to review; billing is told the decision is withdrawn."""
     if not supervisor.supervisor:

@@ -238,6 +238,29 @@ def review_refusal(svc: Service, s: Session, sub: db.Submission, value: v.Readin
     return None
 
 
+def clear_reuse(svc: Service, submission_id: str, supervisor: str, why: str) -> None:
+    """A supervisor clears an item's "another consumer's photo" flag (the two photos are of different meters
+    after all): the item can then enter the draw when accepted. Only while it is in review; ``ValueError``
+    otherwise, ``LookupError`` for no such submission."""
+    with svc.decision_lock(), svc.sessions.begin() as s:
+        sub = s.get(db.Submission, submission_id)
+        if sub is None:
+            raise LookupError(submission_id)
+        if sub.status != v.NEEDS_REVIEW:
+            raise ValueError(f"submission is {sub.status}: a flag is cleared while the item is in review")
+        decision = dict(sub.decision)
+        reasons, cleared = [], False
+        for r in decision["reasons"]:
+            if r["code"] == "photo_reused" and not r["evidence"].get("same_consumer"):
+                r = {**r, "evidence": {**r["evidence"], "cleared_by": supervisor, "cleared_why": why[:500]}}
+                cleared = True
+            reasons.append(r)
+        if not cleared:
+            raise ValueError("the item carries no flag of another consumer's photo")
+        sub.decision = {**decision, "reasons": reasons}
+        sub.updated_at = db.utcnow()
+
+
 def reopen(svc: Service, submission_id: str, supervisor: str, why: str) -> None:
     """A supervisor sends a final decision back to review. Billing receives ``submission.reopened`` (the
     earlier verified reading is withdrawn); the next decision is a new ``submission.decided`` event.

@@ -73,8 +73,12 @@ def _lucky_draw(
     if not inside:
         w = config.window
         return False, f"sent outside the self-reading days ({w.first_day}-{w.last_day} of the month)"
-    if any(f.code == "photo_reused" and not f.evidence.get("same_consumer") for f in findings):
-        return False, "the photo is like another consumer's"  # whatever a reviewer does with the reading
+    if any(f.code == "photo_reused" and not f.evidence.get("same_consumer") and not f.evidence.get("cleared_by")
+           for f in findings):  # fmt: skip
+        return (
+            False,
+            "the photo is like another consumer's",
+        )  # whatever a reviewer does, unless a supervisor cleared it
     if sub.draw_closed:
         return False, "decided after the month's draw closed"
     if sub.lucky_draw_entries_this_month >= config.lucky_draw.entries_per_month:

@@ -222,6 +222,24 @@ def test_another_consumers_photo_never_enters_whatever_the_reviewer_does(api: Ap
     decided = api.wait(copy)
     assert decided["status"] == "accepted" and not decided["lucky_draw_eligible"]
     assert decided["lucky_draw_reason"] == "the photo is like another consumer's"
+    # Unless a supervisor clears the flag, with a reason, in the audit (the photos were of different meters).
+    from review_ui import work
+    from review_ui.auth import Reviewer
+
+    consumers, readings, (third,) = consumers_csv((p[0],), prefix="THIRD")
+    api.client.post("/v1/consumers/import", headers=api.admin,
+                    files={"consumers": ("c.csv", consumers), "readings": ("r.csv", readings)})  # fmt: skip
+    cleared = api.submitted(p[0].data, third, p[0].value, key="cleared")
+    assert api.wait(cleared)["status"] == "needs_review"
+    with pytest.raises(work.ActionRefused, match="only a supervisor"):
+        work.clear_reuse(api.svc, Reviewer(1, "asha", "reviewer", "default", ""), cleared, "same meter? no")
+    chitra = Reviewer(2, "chitra", "supervisor", "default", "")
+    work.clear_reuse(api.svc, chitra, cleared, "two meters side by side on one board: different serials")
+    _review(api, cleared, {"action": "accept", "reading": p[0].value})
+    assert api.wait(cleared)["lucky_draw_eligible"]
+    with api.svc.sessions() as s:
+        (row,) = [a for a in work.audit(s, chitra, submission_id=cleared) if a.action == "clear_reuse"]
+    assert row.username == "chitra" and "different serials" in row.reason
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
