@@ -35,8 +35,9 @@ from meterdata.manifest import load_manifest  # noqa: E402
 from meterdata.strips import DigitCrops, nearest_digits  # noqa: E402
 from meterdata.synth import generate  # noqa: E402
 from vision.geometry import on_display, rectify  # noqa: E402
-from vision.locate import Meter, digit_run  # noqa: E402
+from vision.locate import digit_run  # noqa: E402
 from vision.reader import CRNN_DOUBT, MeterReader  # noqa: E402
+from vision.reading import Meter  # noqa: E402
 from vision.verify import MATCH_AT, combine, typed_posterior, typed_strings  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]

@@ -26,8 +26,8 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from meterdata.synth import render_photo  # noqa: E402
-from vision.locate import Meter  # noqa: E402
 from vision.reader import MeterReader  # noqa: E402
+from vision.reading import Meter  # noqa: E402
 
 SIZES = {"1 MP": (1152, 864), "12 MP": (4000, 3000)}
 

@@ -30,8 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 import verification as v  # noqa: E402
 from meterdata.synth import render_photo  # noqa: E402
-from vision.locate import Meter  # noqa: E402
 from vision.reader import MeterReader  # noqa: E402
+from vision.reading import Meter  # noqa: E402
 
 IN_WINDOW = datetime.fromisoformat("2026-11-02T10:00:00+05:30")
 HISTORY = (("2026-08-02", 720), ("2026-09-02", 480), ("2026-10-02", 240))  # kWh used up to each reading

@@ -29,12 +29,13 @@ sys.path.insert(0, str(ROOT))
 from fastapi.testclient import TestClient  # noqa: E402
 
 from meterdata.synth import render_photo  # noqa: E402
-from meterverify.settings import Settings  # noqa: E402
+from meterverify.app import create_app  # noqa: E402
 from review_ui.auth import create_user  # noqa: E402
 from serving import db  # noqa: E402
-from serving.api import create_app  # noqa: E402
+from serving.config import Settings  # noqa: E402
 from serving.database import upgrade  # noqa: E402
 from serving.service import Service  # noqa: E402
+from serving.tasks import make_queue  # noqa: E402
 
 PASSWORD = "bench password 1"
 
@@ -92,7 +93,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def main(args: argparse.Namespace) -> None:
     settings = Settings(var_dir=Path(tempfile.mkdtemp(prefix="meterverify-review-bench-")))
-    svc = Service.from_settings(settings)
+    svc = Service.from_settings(settings, make_queue)
     upgrade(svc.engine)
     ids = fill(svc, args.queued)
     with TestClient(create_app(settings, service=svc)) as client:

@@ -193,7 +193,7 @@ def data_from_reviews(
     utility: Annotated[str | None, typer.Option(help="Only this utility's reviews.")] = None,
 ) -> None:
     """Write the photos reviewers settled (with the detected quad and the confirmed reading) as a dataset."""
-    from meterverify.settings import get_settings
+    from serving.config import get_settings
     from serving.review_export import export_reviews
     from serving.service import Service
 
@@ -373,7 +373,7 @@ def demo(
 
 def main() -> None:
     """The console entry point: a setting that cannot be right is one line, not a traceback."""
-    from meterverify.settings import SettingsError
+    from serving.config import SettingsError
 
     try:
         app()

@@ -20,7 +20,7 @@ Month = Annotated[str, typer.Option(help="The month, YYYY-MM.")]
 
 
 def _service():
-    from meterverify.settings import get_settings
+    from serving.config import get_settings
     from serving.service import Service
 
     return Service.from_settings(get_settings())

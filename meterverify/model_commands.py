@@ -16,7 +16,7 @@ models_app = typer.Typer(
 
 
 def _models_dir() -> Path:
-    from meterverify.settings import get_settings
+    from serving.config import get_settings
 
     return get_settings().models_dir
 
@@ -172,7 +172,7 @@ def models_shadow_report(
 ) -> None:
     """Where the shadow reader and the served one disagree (with the photos), and how each did on the
     submissions reviewers settled."""
-    from meterverify.settings import get_settings
+    from serving.config import get_settings
     from serving.service import Service
     from serving.shadow import report
 

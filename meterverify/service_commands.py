@@ -15,11 +15,13 @@ keys_app = typer.Typer(
 consumers_app = typer.Typer(help="Consumers and their verified reading history.", no_args_is_help=True)
 
 
-def _service():
-    from meterverify.settings import get_settings
+def _service(queue: bool = False):
+    """The service for a command; ``queue``: one that runs submissions (serve), not just reads and writes."""
+    from serving.config import get_settings
     from serving.service import Service
+    from serving.tasks import make_queue
 
-    return Service.from_settings(get_settings())
+    return Service.from_settings(get_settings(), make_queue if queue else None)
 
 
 def serve(
@@ -41,9 +43,9 @@ def serve(
     """
     import uvicorn
 
-    from meterverify.settings import get_settings
-    from serving.api import create_app
+    from meterverify.app import create_app
     from serving.api.server import JsonErrorsH11
+    from serving.config import get_settings
     from serving.database import upgrade
 
     settings = get_settings()
@@ -53,7 +55,7 @@ def serve(
             "distributed mode needs METERVERIFY_SESSION_SECRET, the same on every API replica", err=True
         )
         raise typer.Exit(2)
-    svc = _service()
+    svc = _service(queue=True)
     if svc.engine.dialect.name == "sqlite":
         upgrade(svc.engine)
     url = f"http://{host}:{port}"
@@ -64,7 +66,7 @@ def serve(
     )
     typer.echo(f"meterverify {mode}; database {svc.engine.url.render_as_string(hide_password=True)}")
     if demo if demo is not None else not settings.database_url:
-        from serving.demo import seed
+        from meterverify.demo import seed
 
         d = seed(svc)
         typer.echo(
@@ -126,7 +128,7 @@ def worker(
         # Prometheus' multiprocess mode: each pool process writes its metrics to files in this folder, and
         # this process serves their sum. Set before any metric exists.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="meterverify-metrics-")
-    from meterverify.settings import get_settings
+    from serving.config import get_settings
     from serving.tasks import celery_app, webhook_queue
 
     settings = get_settings()
@@ -186,7 +188,7 @@ def _count_worker_processes(pool: str) -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Bring the database schema up to date (Alembic migrations). Safe to run again."""
-    from meterverify.settings import get_settings
+    from serving.config import get_settings
     from serving.database import current_revision, make_engine, upgrade
 
     engine = make_engine(get_settings().sqlalchemy_url)

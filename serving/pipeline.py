@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 import verification as v
 from verification.rules.window import local_date
-from vision.locate import Meter
+from vision.reading import Meter
 
 from . import db, delivery, draws, metrics
 from .service import Service

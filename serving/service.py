@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -15,9 +16,9 @@ from typing import Any, Protocol
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from meterverify.settings import Settings
 from verification import UtilityConfig, default_config
 
+from .config import Settings
 from .database import make_engine, make_sessionmaker
 from .store import PhotoStore, make_store
 
@@ -30,21 +31,23 @@ class Service:
     engine: Engine
     sessions: sessionmaker[Session]
     store: PhotoStore
+    # Given from outside (``tasks.make_queue``: in-process or Celery); none for a process that queues nothing.
+    make_queue: Callable[[Service], TaskQueue] | None = field(default=None, repr=False)
     queue: TaskQueue = field(init=False)
     courier: Any = None  # delivery.Courier, in a process that runs one (the API's)
     _configs: dict[str, UtilityConfig] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        from .tasks import make_queue
-
-        self.queue = make_queue(self)
+        self.queue = self.make_queue(self) if self.make_queue else NoQueue()
         # SQLite has one writer: decisions in this process take turns instead of failing with "locked".
         self._decision_lock = threading.Lock() if self.engine.dialect.name == "sqlite" else None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Service:
+    def from_settings(
+        cls, settings: Settings, make_queue: Callable[[Service], TaskQueue] | None = None
+    ) -> Service:
         engine = make_engine(settings.sqlalchemy_url)
-        return cls(settings, engine, make_sessionmaker(engine), make_store(settings))
+        return cls(settings, engine, make_sessionmaker(engine), make_store(settings), make_queue)
 
     @cached_property
     def models(self):
@@ -91,3 +94,22 @@ class TaskQueue(Protocol):
         """Ask a webhook sender to look at the outbox now."""
 
     def close(self) -> None: ...
+
+
+class NoQueue:
+    """The queue of a process that runs no jobs (a CLI command): asking it to queue one is a bug."""
+
+    def enqueue(self, submission_id: str) -> None:
+        raise RuntimeError("this process was built without a task queue")
+
+    def ping(self) -> None:
+        raise RuntimeError("this process was built without a task queue")
+
+    def waiting(self) -> int:
+        return 0
+
+    def wake_courier(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass

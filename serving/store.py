@@ -17,7 +17,7 @@ import urllib3
 from minio import Minio
 from minio.error import S3Error
 
-from meterverify.settings import Settings
+from .config import Settings
 
 
 class StoreUnavailable(RuntimeError):

@@ -26,9 +26,8 @@ from kombu.exceptions import ChannelError
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import OperationalError
 
-from meterverify.settings import get_settings
-
 from . import db, delivery, metrics, pipeline
+from .config import get_settings
 from .service import Service, TaskQueue
 from .store import StoreUnavailable
 
@@ -185,7 +184,7 @@ class CeleryQueue:
 @cache
 def worker_service() -> Service:
     """The worker process's service, built from the settings on first use."""
-    return Service.from_settings(get_settings())
+    return Service.from_settings(get_settings(), make_queue)
 
 
 # Signals that come from outside the process (an operator, a deploy, the OOM killer); any other death of a

@@ -60,7 +60,7 @@ def promote(src: Path, dst: Path) -> Path:
     return dst
 
 
-EASYOCR_DIR = Path(__file__).resolve().parents[1] / "vision" / "ocr" / "weights" / "easyocr"
+EASYOCR_DIR = Path(__file__).resolve().parent / "easyocr"  # the shipped bundle: training's output, not served
 EASYOCR_NAME = "meterdigits"
 
 

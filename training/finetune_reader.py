@@ -47,7 +47,7 @@ from training.tracking import tracked_run
 from vision.ocr.charset import CHARS, MODES, text_to_labels
 
 REPO = Path(__file__).resolve().parents[1]
-BASE_WEIGHTS = REPO / "vision" / "ocr" / "weights" / "easyocr" / "meterdigits.pth"
+BASE_WEIGHTS = REPO / "training" / "easyocr" / "meterdigits.pth"
 REGISTERED = "meterverify-reader"
 DEFAULTS = {
     "epochs": 5, "per_epoch": 2000, "batch_size": 64, "lr": 1e-3, "replay": 0.7, "real_share": 0.7, "meter_types": [],

@@ -4,7 +4,7 @@
 whether the photo shows what the consumer typed.
 """
 
-from .locate import Meter
-from .reader import MeterReading, read, verify
+from .reader import read, verify
+from .reading import Meter, MeterReading
 
 __all__ = ["Meter", "MeterReading", "read", "verify"]

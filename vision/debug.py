@@ -7,7 +7,7 @@ import numpy as np
 
 from .geometry import rectify
 from .image import ImageError, decode_photo
-from .reader import MeterReading
+from .reading import MeterReading
 
 _GREEN, _RED, _WHITE = (60, 220, 60), (60, 60, 230), (255, 255, 255)
 

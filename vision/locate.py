@@ -20,6 +20,7 @@ from .detect.text import TextBox, TextDetector
 from .geometry import order_quad, quad_size, rectify
 from .image import Photo
 from .ocr.ppocr import HEIGHT, TextLine, TextRecognizer
+from .reading import Meter
 
 # Text shorter than this (pixels of the working image) is print on the housing, not a register.
 MIN_TEXT_HEIGHT = 8
@@ -32,22 +33,6 @@ REFINE_MARGIN_X, REFINE_MARGIN_Y = 0.6, 1.2
 REFINE_TEXT_HEIGHT = 64  # the region's text height in the refining crop, pixels
 # Other regions offered to a reviewer beside the chosen one, when the choice was wrong.
 RUNNERS_UP = 3
-
-
-@dataclass(frozen=True)
-class Meter:
-    """What the consumer record knows: digit positions on the register and how many are decimals."""
-
-    digits: int
-    decimals: int = 0
-
-    @classmethod
-    def parse(cls, text: str) -> Meter:
-        """``"7.1"`` -> 7 digits, 1 decimal."""
-        m = re.fullmatch(r"\s*(\d{1,2})(?:\.(\d))?\s*", text)
-        if not m or int(m.group(1)) < 1 or int(m.group(2) or 0) >= int(m.group(1)):
-            raise ValueError(f"not a meter spec: {text!r} (N.D: N digit positions, D of them decimals)")
-        return cls(int(m.group(1)), int(m.group(2) or 0))
 
 
 @dataclass

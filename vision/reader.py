@@ -10,10 +10,9 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -25,7 +24,6 @@ from .locate import (
     WHOLE_ASPECT,
     Candidate,
     Locator,
-    Meter,
     decimals_of,
     digit_run,
     display_mode,
@@ -39,9 +37,8 @@ from .ocr.model import StripReading
 from .ocr.ppocr import TextLine, TextRecognizer
 from .phash import phash
 from .quality import check_strip
-
-if TYPE_CHECKING:
-    from .verify import Verification
+from .reading import Meter, MeterReading, reading_value
+from .verify import MATCHES, Verification, judge, parse_typed
 
 CALIBRATION = Path(__file__).parent / "ocr" / "weights" / "calibration.json"
 METER_RECOGNIZER = Path(__file__).parent / "ocr" / "weights" / "ppocrv4_rec_meter.onnx"
@@ -78,30 +75,6 @@ MODE_WORDS = {
 
 
 @dataclass
-class MeterReading:
-    digits: str | None = None
-    decimals: int = 0
-    value: str | None = None
-    confidence: float = 0.0
-    raw_confidence: float = 0.0  # before calibration: product of digit, mode and detection confidences
-    digit_confidences: list[float] = field(default_factory=list)
-    rolling: list[list[str] | None] = field(default_factory=list)
-    display: dict | None = None
-    mode: str | None = None
-    quality: list[str] = field(default_factory=list)
-    readable: bool = False
-    reason: str | None = None
-    messages: list[str] = field(default_factory=list)
-    photo_hash: str | None = None  # 64-bit perceptual hash (hex), for spotting a photo sent again
-    # The next best regions (quad in photo pixels, text as read): a reviewer's choices when this one is wrong.
-    others: list[dict] = field(default_factory=list)
-    ms: float = 0.0
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass
 class Seen:
     """One photo as the reader saw it: the reading, and what verification looks at again."""
 
@@ -118,11 +91,6 @@ class Own:
 
     reading: MeterReading
     probs: np.ndarray
-
-
-def reading_value(digits: str, decimals: int) -> str:
-    whole = (digits[: len(digits) - decimals] if decimals else digits).lstrip("0") or "0"
-    return f"{whole}.{digits[len(digits) - decimals :]}" if decimals else whole
 
 
 class Calibrator:
@@ -170,8 +138,6 @@ class MeterReader:
         Ours first: when our own detector and CRNN read the display with confidence and confirm the typed
         value, that is the answer (tens of milliseconds); otherwise the whole path, PP-OCRv4 included.
         """
-        from .verify import MATCHES, judge, parse_typed
-
         parse_typed(typed)  # a malformed typed value is the caller's error, before any work
         start = time.perf_counter()
         seen = self._look(data)

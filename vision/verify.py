@@ -18,10 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .locate import Meter
 from .ocr.ctc import ctc_log_likelihoods
 from .ocr.joint import digit_log_probs, neighbours
-from .reader import MeterReading
+from .reading import Meter, MeterReading
 
 MATCHES, DIFFERS, UNSURE = "matches", "differs", "unsure"
 # Posterior thresholds for the verdicts (see bench/accuracy.py for what they give).

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -13,15 +13,13 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException
 
-import review_ui
-from meterverify.settings import Settings, get_settings
-
 from .. import metrics
+from ..config import Settings, get_settings
 from ..database import pending_migrations
 from ..delivery import Courier
 from ..service import Service
 from ..store import StoreUnavailable
-from ..tasks import Sweeper, requeue_stale
+from ..tasks import Sweeper, make_queue, requeue_stale
 from ..throttle import FailureWindow
 from .routes import consumers, draws, feed, health, keys, submissions, webhooks
 
@@ -35,12 +33,18 @@ webhook. Every call needs an API key: `Authorization: Bearer mvk_...`, with the 
 """
 
 
-def create_app(settings: Settings | None = None, service: Service | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    service: Service | None = None,
+    extensions: Sequence[Callable[[FastAPI], None]] = (),
+) -> FastAPI:
+    """The API; ``extensions`` add to it (the review UI is mounted where the whole app is assembled,
+    ``meterverify.app``)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        svc = service or Service.from_settings(settings)
+        svc = service or Service.from_settings(settings, make_queue)
         if pending_migrations(svc.engine):  # `meterverify serve` upgrades an embedded (SQLite) database
             raise RuntimeError("the database schema is not current: run `meterverify db upgrade`")
         app.state.service = svc
@@ -71,7 +75,8 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     app.state.key_guesses = FailureWindow(settings.api_key_failures_per_minute, 60.0)
     for module in (submissions, consumers, feed, webhooks, keys, draws, health):
         app.include_router(module.router)
-    review_ui.mount(app)
+    for extend in extensions:
+        extend(app)
     app.add_middleware(
         BodyLimit,
         max_bytes=settings.max_photo_bytes + 1024 * 1024,  # a photo and its form fields

@@ -7,7 +7,7 @@ from serving.db import Base
 config = context.config
 engine = config.attributes.get("engine")
 if engine is None:  # the plain alembic command line: the URL comes from the settings
-    from meterverify.settings import get_settings
+    from serving.config import get_settings
     from serving.database import make_engine
 
     engine = make_engine(get_settings().sqlalchemy_url)

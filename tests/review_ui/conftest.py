@@ -16,11 +16,12 @@ import httpx
 import pytest
 import uvicorn
 
+from meterverify.app import create_app
 from review_ui.auth import create_user
 from serving import keys
-from serving.api import create_app
 from serving.database import upgrade
 from serving.service import Service
+from serving.tasks import make_queue
 from tests.services.availability import in_ci
 from tests.serving.conftest import bearer, embedded_settings
 from tests.serving.helpers import IN_WINDOW, MeterPhoto, Receiver, clear_photos, consumers_csv
@@ -76,7 +77,7 @@ def _free_port() -> int:
 
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[Site]:
-    svc = Service.from_settings(embedded_settings(tmp_path))
+    svc = Service.from_settings(embedded_settings(tmp_path), make_queue)
     upgrade(svc.engine)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(svc.settings, service=svc), host="127.0.0.1", port=port,

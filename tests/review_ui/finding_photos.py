@@ -44,8 +44,8 @@ def _kind(sample, blind, reader, data: bytes) -> tuple[str, int] | None:
 def finding_photos() -> dict[str, FindingPhoto]:
     """One photo of each kind in ``KINDS``; for the first two, the reader does not confirm the true value typed
     on its own (a label read instead of the register reaches a reviewer with a typing mistake)."""
-    from vision.locate import Meter
     from vision.reader import default_reader
+    from vision.reading import Meter
 
     reader = default_reader()
     found: dict[str, FindingPhoto] = {}

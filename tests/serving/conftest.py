@@ -13,11 +13,12 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from meterverify.settings import Settings
+from meterverify.app import create_app
 from serving import keys
-from serving.api import create_app
+from serving.config import Settings
 from serving.database import upgrade
 from serving.service import Service
+from serving.tasks import make_queue
 
 from .helpers import IN_WINDOW, MeterPhoto, Receiver, clear_photos, consumers_csv
 
@@ -85,7 +86,7 @@ def embedded_settings(root: Path, **overrides) -> Settings:
 @contextmanager
 def running_api(settings: Settings) -> Iterator[Api]:
     """The app with its lifespan running, an API key per scope, and a consumer per clearly read photo."""
-    svc = Service.from_settings(settings)
+    svc = Service.from_settings(settings, make_queue)
     upgrade(svc.engine)
     with TestClient(create_app(settings, service=svc)) as client:
         with svc.sessions.begin() as s:

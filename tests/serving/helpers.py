@@ -45,8 +45,8 @@ def _clear(data: bytes, value: str, digits: str) -> tuple[bool, int | None]:
     and history fit it (the reader call and the rules of the service), and also reads it right and sure
     without being told the value (what a reviewer is offered when the typed value is wrong); and its
     perceptual hash."""
-    from vision.locate import Meter
     from vision.reader import default_reader
+    from vision.reading import Meter
 
     typed = Reading.parse(value)
     meter = Meter(len(digits), typed.decimals)

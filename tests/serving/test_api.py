@@ -413,7 +413,8 @@ def test_a_submission_that_keeps_crashing_or_being_cut_short_goes_to_a_person(ap
 
 
 def test_demo_seed_twice_revokes_the_first_demo_keys(api: Api) -> None:
-    from serving import demo, keys
+    from meterverify import demo
+    from serving import keys
 
     first = demo.seed(api.svc, n=3)
     second = demo.seed(api.svc, n=3)

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from meterverify.settings import Settings
 from serving import db
+from serving.config import Settings
 from tests.services.availability import in_ci
 from tests.services.rabbitmq import RabbitNode, server_binary, start_rabbitmq
 

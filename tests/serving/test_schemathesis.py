@@ -12,16 +12,19 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 
+from meterverify.app import create_app
 from serving import keys
-from serving.api import create_app
 from serving.database import upgrade
 from serving.service import Service
+from serving.tasks import make_queue
 
 from .conftest import bearer, embedded_settings
 from .helpers import clear_photos, consumers_csv
 
 # The schema is read at collection time; keys and consumers are made in the fixture below.
-_SVC = Service.from_settings(embedded_settings(Path(tempfile.mkdtemp(prefix="meterverify-schemathesis-"))))
+_SVC = Service.from_settings(
+    embedded_settings(Path(tempfile.mkdtemp(prefix="meterverify-schemathesis-"))), make_queue
+)
 upgrade(_SVC.engine)  # loading the schema already runs the app's lifespan, which wants a current database
 APP = create_app(_SVC.settings, service=_SVC)
 ADMIN: dict[str, str] = {}

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from meterverify.settings import Settings
+from serving.config import Settings
 
 
 def test_embedded_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -44,7 +44,7 @@ def test_a_typo_in_the_config_file_is_an_error(tmp_path: Path, monkeypatch: pyte
 
 
 def test_a_misspelt_environment_variable_is_one_line_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    from meterverify.settings import SettingsError
+    from serving.config import SettingsError
 
     monkeypatch.setenv("METERVERIFY_BROKR_URL", "amqp://mq//")
     with pytest.raises(SettingsError, match=r"METERVERIFY_BROKR_URL; did you mean METERVERIFY_BROKER_URL\?"):
@@ -83,7 +83,7 @@ def test_the_s3_endpoint_may_be_a_url(endpoint: str, host: str, secure: bool) ->
 
 
 def test_an_s3_endpoint_with_a_path_is_a_clear_error() -> None:
-    from meterverify.settings import SettingsError
+    from serving.config import SettingsError
 
     with pytest.raises(SettingsError, match="host:port"):
         Settings(s3_endpoint="http://s3.example.com/bucket").s3_host_secure  # noqa: B018

@@ -27,7 +27,7 @@ def test_a_redirect_is_a_failed_delivery_not_followed() -> None:
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from meterverify.settings import Settings
+    from serving.config import Settings
     from serving.delivery import _post
 
     seen: list[str] = []

@@ -7,8 +7,8 @@ import numpy as np
 
 from bench.typing_mistakes import KINDS, mistake
 from meterdata.synth import render_photo
-from vision.locate import Meter
-from vision.reader import MeterReading, default_reader
+from vision.reader import default_reader
+from vision.reading import Meter, MeterReading
 from vision.verify import MATCHES, judge
 
 

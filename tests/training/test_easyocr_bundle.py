@@ -13,7 +13,7 @@ from vision.geometry import rectify
 from vision.ocr import DigitReader
 from vision.ocr.charset import INPUT_HEIGHT
 
-BUNDLE = Path(__file__).parents[2] / "vision" / "ocr" / "weights" / "easyocr"
+BUNDLE = Path(__file__).parents[2] / "training" / "easyocr"
 
 
 def test_bundle_files_follow_easyocr_conventions() -> None:

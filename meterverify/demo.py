@@ -15,10 +15,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 
 from meterdata.synth.scene import render_photo
+from serving import consumers, db, keys
+from serving.service import Service
 from verification import Reading
-
-from . import consumers, db, keys
-from .service import Service
 
 DEMO_SEED = 2026
 DEMO_UTILITY = keys.DEFAULT_UTILITY
