@@ -98,11 +98,12 @@ def main() -> None:
     meter_lines = [meter.read([s])[0] for s in tqdm(strips, desc="PP-OCRv4 meter", leave=False)]
     print(row("PP-OCRv4 fine-tuned", [_digits(line) for line in meter_lines], truths))
     settled = [
-        served.settle(line, line.chars[slice(*digit_run(line.chars))], meter_line, second)[0]
+        served.settle_digits(line, line.chars[slice(*digit_run(line.chars))], meter_line, second)[0]
         for line, meter_line, second in zip(lines, meter_lines, seconds, strict=True)
     ]
     print(
-        row("meterverify (as served)", settled, truths) + "   the three settled jointly (MeterReader.settle)"
+        row("meterverify (as served)", settled, truths)
+        + "   the three settled jointly (MeterReader.settle_digits)"
     )
     for name in others:
         got = ENGINES[name](strips)

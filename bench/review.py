@@ -31,7 +31,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from meterdata.synth import render_photo  # noqa: E402
 from meterverify.app import create_app  # noqa: E402
 from review_ui.auth import create_user  # noqa: E402
-from serving import db  # noqa: E402
+from serving import tables  # noqa: E402
 from serving.config import Settings  # noqa: E402
 from serving.database import upgrade  # noqa: E402
 from serving.service import Service  # noqa: E402
@@ -79,9 +79,9 @@ def fill(svc: Service, n: int) -> list[str]:
             "decision": decision, "review_reasons": " typed_differs ", "lucky_draw_eligible": False,
         })  # fmt: skip
     with svc.sessions.begin() as s:
-        s.execute(db.Consumer.__table__.insert(), consumers)
-        s.execute(db.PastReading.__table__.insert(), readings)
-        s.execute(db.Submission.__table__.insert(), submissions)
+        s.execute(tables.Consumer.__table__.insert(), consumers)
+        s.execute(tables.PastReading.__table__.insert(), readings)
+        s.execute(tables.Submission.__table__.insert(), submissions)
         create_user(s, "bench", PASSWORD, "reviewer", "default")
     return ids
 

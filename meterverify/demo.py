@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 
 from meterdata.synth.scene import render_photo
-from serving import consumers, db, keys
+from serving import consumers, keys, tables
 from serving.service import Service
 from verification import Reading
 
@@ -82,9 +82,9 @@ def seed(svc: Service, n: int = 8) -> Demo:
     with svc.sessions.begin() as s:
         # Fresh keys each start; the last start's demo keys stop working rather than pile up.
         s.execute(
-            update(db.ApiKey)
-            .where(db.ApiKey.name.startswith("demo "), db.ApiKey.revoked_at.is_(None))
-            .values(revoked_at=db.utcnow())
+            update(tables.ApiKey)
+            .where(tables.ApiKey.name.startswith("demo "), tables.ApiKey.revoked_at.is_(None))
+            .values(revoked_at=tables.utcnow())
         )
         made = {
             scope: keys.create_key(s, f"demo {scope}", [scope], DEMO_UTILITY)
@@ -100,7 +100,7 @@ def _demo_users(s, password: str) -> None:
     from review_ui.auth import create_user, hash_password
 
     for name, role in (("demo-reviewer", "reviewer"), ("demo-supervisor", "supervisor")):
-        user = s.scalar(select(db.User).where(db.User.username == name))
+        user = s.scalar(select(tables.User).where(tables.User.username == name))
         if user is None:
             create_user(s, name, password, role, DEMO_UTILITY)
         else:

@@ -53,7 +53,7 @@ def train_ocr(
 
 def _served_easyocr() -> Path | None:
     """The easyocr weights of the promoted reader, if a version was promoted (else the shipped ones)."""
-    from serving.models import read_served
+    from serving.served_models import read_served
 
     entry = read_served(_models_dir()).get("reader")
     path = Path(entry["onnx"]).parent / "easyocr" / "meterdigits.pth" if entry else None
@@ -91,7 +91,7 @@ def train_detect(
 @models_app.command("list")
 def models_list() -> None:
     """Registered reader versions with their accuracy on the frozen test sets; which one is served."""
-    from serving.models import read_served
+    from serving.served_models import read_served
     from training.registry import versions
 
     served = read_served(_models_dir())
@@ -150,7 +150,7 @@ def models_shadow(
     """Run a candidate beside the served reader on live submissions; decisions never use it."""
     import tempfile
 
-    from serving.models import read_served, write_served
+    from serving.served_models import read_served, write_served
     from training import registry
 
     models_dir = _models_dir()

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from serving import db
+from serving import tables
 from serving.keys import check_utility
 
 ROLES = ("reviewer", "supervisor")
@@ -50,7 +50,7 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def create_user(s: Session, username: str, password: str, role: str, utility: str) -> db.User:
+def create_user(s: Session, username: str, password: str, role: str, utility: str) -> tables.User:
     if role not in ROLES:
         raise ValueError(f"role is {' or '.join(ROLES)}")
     if (
@@ -61,15 +61,15 @@ def create_user(s: Session, username: str, password: str, role: str, utility: st
     if len(password) < 10:
         raise ValueError("a password has at least 10 characters")
     check_utility(utility)
-    if s.scalar(select(db.User).where(db.User.username == username)) is not None:
+    if s.scalar(select(tables.User).where(tables.User.username == username)) is not None:
         raise ValueError(f"user {username} exists")
-    user = db.User(username=username, password_hash=_hasher.hash(password), role=role, utility=utility)
+    user = tables.User(username=username, password_hash=_hasher.hash(password), role=role, utility=utility)
     s.add(user)
     return user
 
 
-def check_password(s: Session, username: str, password: str) -> db.User | None:
-    user = s.scalar(select(db.User).where(db.User.username == username[:64]))
+def check_password(s: Session, username: str, password: str) -> tables.User | None:
+    user = s.scalar(select(tables.User).where(tables.User.username == username[:64]))
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password[:1024])
     except (VerificationError, InvalidHashError):
@@ -98,7 +98,7 @@ class FormUsed(Exception):
 
 @dataclass(frozen=True)
 class SignInResult:
-    user: db.User | None
+    user: tables.User | None
     outcome: str  # ok, wrong, locked
     wait: timedelta  # when locked: how long until the next try counts
 
@@ -107,7 +107,7 @@ def _wait(
     s: Session, column, value: str, limit: int, start: datetime, throttle: Throttle, now: datetime
 ) -> timedelta:
     """Until the ``limit``-th most recent wrong sign-in for ``value`` since ``start`` leaves the window."""
-    A = db.SignInAttempt
+    A = tables.SignInAttempt
     recent = s.scalars(
         select(A.at)
         .where(column == value, A.outcome == "wrong", A.at > start)
@@ -119,7 +119,7 @@ def _wait(
 
 def account_wait(s: Session, username: str, throttle: Throttle, now: datetime) -> timedelta:
     """How long the account waits: its wrong sign-ins since its last right one count."""
-    A = db.SignInAttempt
+    A = tables.SignInAttempt
     since = now - throttle.window
     last_ok = s.scalar(select(func.max(A.at)).where(A.username == username, A.outcome == "ok"))
     start = max(since, last_ok) if last_ok else since
@@ -130,7 +130,7 @@ def wait_before_sign_in(
     s: Session, username: str, address: str, throttle: Throttle, now: datetime
 ) -> timedelta:
     """How long ``username`` or ``address`` must wait before a password is checked for it again."""
-    by_address = _wait(s, db.SignInAttempt.address, address, throttle.per_address, now - throttle.window,
+    by_address = _wait(s, tables.SignInAttempt.address, address, throttle.per_address, now - throttle.window,
                        throttle, now)  # fmt: skip
     return max(account_wait(s, username, throttle, now), by_address, timedelta(0))
 
@@ -146,14 +146,14 @@ def sign_in(
     """Check a sign-in, throttled, and record it (``FormUsed`` when this form was used before)."""
     username, address = username[:64], address[:64]
     token_hash = hashlib.sha256(form_token.encode()).hexdigest()
-    A = db.SignInAttempt
+    A = tables.SignInAttempt
     if s.scalar(select(A.id).where(A.form_token == token_hash)) is not None:
         raise FormUsed
-    now = db.utcnow()
+    now = tables.utcnow()
     wait = wait_before_sign_in(s, username, address, throttle, now)
     user = None if wait > timedelta(0) else check_password(s, username, password)
     outcome = "locked" if wait > timedelta(0) else "ok" if user is not None else "wrong"
-    utility = s.scalar(select(db.User.utility).where(db.User.username == username))
+    utility = s.scalar(select(tables.User.utility).where(tables.User.username == username))
     try:
         with s.begin_nested():
             s.add(A(username=username, address=address, outcome=outcome, utility=utility,
@@ -163,9 +163,9 @@ def sign_in(
     return SignInResult(user, outcome, wait)
 
 
-def sign_ins(s: Session, supervisor: Reviewer, limit: int = 200) -> list[db.SignInAttempt]:
+def sign_ins(s: Session, supervisor: Reviewer, limit: int = 200) -> list[tables.SignInAttempt]:
     """The latest sign-in attempts on the supervisor's utility's accounts, newest first."""
-    A = db.SignInAttempt
+    A = tables.SignInAttempt
     return list(
         s.scalars(
             select(A).where(A.utility == supervisor.utility).order_by(A.at.desc(), A.id.desc()).limit(limit)
@@ -180,7 +180,7 @@ class Sessions:
         self._session = URLSafeTimedSerializer(secret, salt="meterverify-review-session")
         self._login = URLSafeTimedSerializer(secret, salt="meterverify-review-login")
 
-    def issue(self, user: db.User) -> str:
+    def issue(self, user: tables.User) -> str:
         return self._session.dumps(
             {"uid": user.id, "epoch": user.session_epoch, "csrf": secrets.token_urlsafe(24)}
         )
@@ -192,7 +192,7 @@ class Sessions:
             data = self._session.loads(cookie, max_age=SESSION_MAX_AGE_S)
         except BadSignature:
             return None
-        user = s.get(db.User, data.get("uid"))
+        user = s.get(tables.User, data.get("uid"))
         if user is None or user.disabled_at is not None or user.session_epoch != data.get("epoch"):
             return None
         return Reviewer(user.id, user.username, user.role, user.utility, data["csrf"])

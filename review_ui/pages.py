@@ -17,7 +17,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
 import verification as v
-from serving import db, pipeline
+from serving import submissions, tables
 from serving.service import Service
 from serving.store import PhotoMissing, StoreUnavailable
 from verification.words import reason_words
@@ -84,9 +84,9 @@ def supervisor(reviewer: Me) -> auth.Reviewer:
 Supervisor = Annotated[auth.Reviewer, Depends(supervisor)]
 
 
-def _mine(s, reviewer: auth.Reviewer, submission_id: str) -> db.Submission:
+def _mine(s, reviewer: auth.Reviewer, submission_id: str) -> tables.Submission:
     """The reviewer's utility's submission, or a 404 (another utility's items do not exist here)."""
-    sub = s.get(db.Submission, submission_id[:36])
+    sub = s.get(tables.Submission, submission_id[:36])
     if sub is None or sub.utility != reviewer.utility:
         raise HTTPException(404, "no such item")
     return sub
@@ -162,7 +162,7 @@ def login(request: Request, username: Annotated[str, Form()], password: Annotate
 @router.post("/logout")
 def logout(request: Request, reviewer: Poster) -> Response:
     with _service(request).sessions.begin() as s:  # every cookie of this user stops working
-        user = s.get(db.User, reviewer.id)
+        user = s.get(tables.User, reviewer.id)
         user.session_epoch += 1
     response = RedirectResponse("/review/login", status_code=303)
     response.delete_cookie(auth.SESSION_COOKIE, path="/review")
@@ -180,7 +180,7 @@ def queue_page(request: Request, reviewer: Me, reason: str = "", area: str = "",
         items = work.queue(s, reviewer, filters)
         totals = work.counts(s, reviewer)
     return _page(request, "queue.html", me=reviewer, items=items, totals=totals, filters=filters,
-                 now=db.utcnow(), note=note[:100])  # fmt: skip
+                 now=tables.utcnow(), note=note[:100])  # fmt: skip
 
 
 @router.post("/next")
@@ -209,17 +209,17 @@ def _item(request: Request, reviewer: auth.Reviewer, submission_id: str, error: 
     svc = _service(request)
     with svc.sessions() as s:
         sub = _mine(s, reviewer, submission_id)
-        consumer = s.get(db.Consumer, sub.consumer_number)
+        consumer = s.get(tables.Consumer, sub.consumer_number)
         history = s.scalars(
-            select(db.PastReading).where(db.PastReading.consumer_number == sub.consumer_number)
-            .order_by(db.PastReading.on.desc()).limit(13)
+            select(tables.PastReading).where(tables.PastReading.consumer_number == sub.consumer_number)
+            .order_by(tables.PastReading.on.desc()).limit(13)
         ).all()[::-1]  # fmt: skip
         trail = work.audit(s, reviewer, submission_id=sub.id) if reviewer.supervisor else []
         decision = sub.decision or {}
-        proposed = pipeline.reader_reading(sub)
+        proposed = submissions.reader_reading(sub)
         # A (accept the reader's) is offered only for a reading that would be accepted: else why not.
         proposed_refused = (
-            pipeline.review_refusal(svc, s, sub, v.Reading.parse(proposed))
+            submissions.review_refusal(svc, s, sub, v.Reading.parse(proposed))
             if proposed and sub.status == v.NEEDS_REVIEW
             else None
         )
@@ -231,14 +231,15 @@ def _item(request: Request, reviewer: auth.Reviewer, submission_id: str, error: 
             if shown.get("readable")
             else "the reader is not sure of its digits"
         )
+    config = svc.utility_config(sub.utility)  # a digit is "unsure" below the utility's own limit
     read_digits, typed_digits = views.digits(shown, sub.typed_reading, consumer.meter_digits,
-                                             consumer.meter_decimals)  # fmt: skip
+                                             consumer.meter_decimals, config.reader.min_digit_confidence)  # fmt: skip
     reused = next((r for r in decision.get("reasons", []) if r["code"] == "photo_reused"), None)
     return _page(
         request, "item.html", status, me=reviewer, sub=sub, consumer=consumer, reading=reading, decision=decision,
         read_digits=read_digits, typed_digits=typed_digits, chart=views.consumption_svg(history),
         last=history[-1] if history else None, reused=reused,
-        sent=sub.submitted_at.astimezone(svc.utility_config(sub.utility).window.tz), trail=trail, error=error,
+        sent=sub.submitted_at.astimezone(config.window.tz), trail=trail, error=error,
         reject_reasons=work.REJECT_REASONS, filters=filters or work.Filters(),
         claimed_by_me=sub.claimed_by == reviewer.username and sub.status == v.NEEDS_REVIEW,
         proposed=proposed, proposed_refused=proposed_refused, regions=work.regions(reading),
@@ -391,7 +392,7 @@ def audit_page(request: Request, me: Supervisor, item: str = "", reviewer: str =
 @router.get("/sign-ins")
 def sign_ins_page(request: Request, me: Supervisor) -> HTMLResponse:
     svc = _service(request)
-    throttle, now = _throttle(svc), db.utcnow()
+    throttle, now = _throttle(svc), tables.utcnow()
     with svc.sessions() as s:
         rows = auth.sign_ins(s, me)
         waits = {
@@ -407,5 +408,5 @@ def sign_ins_page(request: Request, me: Supervisor) -> HTMLResponse:
 def stats_page(request: Request, me: Supervisor, hours: int = 24) -> HTMLResponse:
     hours = min(max(hours, 1), 24 * 31)
     with _service(request).sessions() as s:
-        figures = work.stats(s, me, db.utcnow() - timedelta(hours=hours))
+        figures = work.stats(s, me, tables.utcnow() - timedelta(hours=hours))
     return _page(request, "stats.html", me=me, stats=figures, hours=hours)

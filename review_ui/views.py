@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from serving import db
+from serving import tables
 from verification import Reading
-
-LOW_CONFIDENCE = 0.9
 
 
 @dataclass(frozen=True)
@@ -35,7 +33,7 @@ def _placed(
 
 
 def digits(
-    reading: dict, typed: str, meter_digits: int, meter_decimals: int
+    reading: dict, typed: str, meter_digits: int, meter_decimals: int, low_below: float
 ) -> tuple[list[Digit], list[Digit]]:
     """The reader's digits and the typed ones on the meter's register positions, the point where the meter has
     it: a digit the reader missed leaves its position empty instead of shifting the rest. Only positions that
@@ -59,7 +57,7 @@ def digits(
     read_out = []
     for pos, i in enumerate(at_read):
         c = conf[i] if i is not None and i < len(conf) else None
-        read_out.append(Digit(read_chars[pos], c, c is not None and c < LOW_CONFIDENCE, differs[pos]))
+        read_out.append(Digit(read_chars[pos], c, c is not None and c < low_below, differs[pos]))
     typed_out = [Digit(ch, None, False, differs[pos]) for pos, ch in enumerate(typed_chars)]
     return read_out, typed_out
 
@@ -82,7 +80,7 @@ def verdict(reading: dict, read: list[Digit], typed: list[Digit]) -> tuple[str, 
     return "unknown", "The photo neither confirms nor rules out the typed value" + sure
 
 
-def consumption_svg(history: list[db.PastReading], width: int = 360, height: int = 110) -> str:
+def consumption_svg(history: list[tables.PastReading], width: int = 360, height: int = 110) -> str:
     """The last 12 verified readings as bars of daily use between them (kWh/day), as inline SVG."""
     points = history[-13:]
     bars = []

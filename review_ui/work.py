@@ -11,7 +11,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 import verification as v
-from serving import db, pipeline
+from serving import submissions, tables
 from serving.service import Service
 from serving.store import PhotoMissing
 
@@ -25,7 +25,6 @@ REJECT_REASONS = {
     "reused_photo": "the photo was sent before",
     "tampering": "tampering suspected",
 }
-ACTIONS = ("accept_reader", "accept_typed", "correct", "reject", "skip", "reopen")
 
 
 @dataclass(frozen=True)
@@ -35,43 +34,43 @@ class Filters:
     meter: str = ""  # "<digits>+<decimals>", e.g. "6+1"
 
     def where(self, reviewer: Reviewer):
-        clauses = [db.Submission.utility == reviewer.utility, db.Submission.status == v.NEEDS_REVIEW]
+        clauses = [tables.Submission.utility == reviewer.utility, tables.Submission.status == v.NEEDS_REVIEW]
         if self.reason:
-            clauses.append(db.Submission.review_reasons.contains(f" {self.reason} "))
+            clauses.append(tables.Submission.review_reasons.contains(f" {self.reason} "))
         if self.area:
-            clauses.append(db.Consumer.area == self.area)
+            clauses.append(tables.Consumer.area == self.area)
         if self.meter:
             digits, _, decimals = self.meter.partition("+")
             if digits.isdigit() and decimals.isdigit():
                 clauses += [
-                    db.Consumer.meter_digits == int(digits),
-                    db.Consumer.meter_decimals == int(decimals),
+                    tables.Consumer.meter_digits == int(digits),
+                    tables.Consumer.meter_decimals == int(decimals),
                 ]
         return and_(*clauses)
 
 
 def _joined(q):
-    return q.join(db.Consumer, db.Consumer.number == db.Submission.consumer_number)
+    return q.join(tables.Consumer, tables.Consumer.number == tables.Submission.consumer_number)
 
 
 def _free(reviewer: Reviewer, now: datetime):
-    return or_(db.Submission.claim_until.is_(None), db.Submission.claim_until < now,
-               db.Submission.claimed_by == reviewer.username)  # fmt: skip
+    return or_(tables.Submission.claim_until.is_(None), tables.Submission.claim_until < now,
+               tables.Submission.claimed_by == reviewer.username)  # fmt: skip
 
 
 def queue(
     s: Session, reviewer: Reviewer, filters: Filters, limit: int = 50
-) -> list[tuple[db.Submission, db.Consumer]]:
+) -> list[tuple[tables.Submission, tables.Consumer]]:
     """The oldest items first, with their consumers."""
-    q = _joined(select(db.Submission, db.Consumer)).where(filters.where(reviewer))
-    return list(s.execute(q.order_by(db.Submission.received_at).limit(limit)).all())
+    q = _joined(select(tables.Submission, tables.Consumer)).where(filters.where(reviewer))
+    return list(s.execute(q.order_by(tables.Submission.received_at).limit(limit)).all())
 
 
 def counts(s: Session, reviewer: Reviewer) -> dict:
     """How many wait, by reason, area and meter kind, and the oldest one's age."""
     rows = s.execute(
-        _joined(select(db.Submission.review_reasons, db.Consumer.area, db.Consumer.meter_digits,
-                       db.Consumer.meter_decimals, db.Submission.received_at)).where(Filters().where(reviewer))
+        _joined(select(tables.Submission.review_reasons, tables.Consumer.area, tables.Consumer.meter_digits,
+                       tables.Consumer.meter_decimals, tables.Submission.received_at)).where(Filters().where(reviewer))
     ).all()  # fmt: skip
     by_reason: dict[str, int] = {}
     by_area: dict[str, int] = {}
@@ -89,14 +88,19 @@ def counts(s: Session, reviewer: Reviewer) -> dict:
 
 def claim_next(svc: Service, reviewer: Reviewer, filters: Filters) -> str | None:
     """Claim the oldest free item (not one this reviewer skipped); its id, or None when none is left."""
-    now = db.utcnow()
+    now = tables.utcnow()
     for _ in range(5):  # another reviewer may take the same one first: try the next
         with svc.sessions() as s:
             candidate = s.scalar(
-                _joined(select(db.Submission.id))
+                _joined(select(tables.Submission.id))
                 .where(filters.where(reviewer), _free(reviewer, now))
-                .where(or_(db.Submission.skipped_by.is_(None), db.Submission.skipped_by != reviewer.username))
-                .order_by(db.Submission.received_at)
+                .where(
+                    or_(
+                        tables.Submission.skipped_by.is_(None),
+                        tables.Submission.skipped_by != reviewer.username,
+                    )
+                )
+                .order_by(tables.Submission.received_at)
                 .limit(1)
             )
         if candidate is None:
@@ -108,13 +112,13 @@ def claim_next(svc: Service, reviewer: Reviewer, filters: Filters) -> str | None
 
 def claim(svc: Service, reviewer: Reviewer, submission_id: str) -> bool:
     """Take the item for ``CLAIM_S`` seconds; False if another reviewer holds it (or it is not in review)."""
-    now = db.utcnow()
+    now = tables.utcnow()
     with svc.sessions.begin() as s:
         return bool(
             s.execute(
-                update(db.Submission)
-                .where(db.Submission.id == submission_id, db.Submission.utility == reviewer.utility)
-                .where(db.Submission.status == v.NEEDS_REVIEW, _free(reviewer, now))
+                update(tables.Submission)
+                .where(tables.Submission.id == submission_id, tables.Submission.utility == reviewer.utility)
+                .where(tables.Submission.status == v.NEEDS_REVIEW, _free(reviewer, now))
                 .values(claimed_by=reviewer.username, claim_until=now + timedelta(seconds=CLAIM_S))
             ).rowcount
         )
@@ -132,12 +136,12 @@ def act(svc: Service, reviewer: Reviewer, submission_id: str, action: str, readi
     cannot be done: another holds the item, the reading does not fit, the reason is unknown."""
     with svc.sessions() as s:
         sub = _held(s, reviewer, submission_id)
-        reader_value = pipeline.reader_reading(sub)
+        reader_value = submissions.reader_reading(sub)
         typed = sub.typed_reading
     before = {"status": v.NEEDS_REVIEW, "verified_reading": None}
     if action == "skip":
         with svc.sessions.begin() as s:
-            s.execute(update(db.Submission).where(db.Submission.id == submission_id)
+            s.execute(update(tables.Submission).where(tables.Submission.id == submission_id)
                       .values(claimed_by=None, claim_until=None, skipped_by=reviewer.username))  # fmt: skip
             _log(s, reviewer, submission_id, "skip", before, before, reason)
         return
@@ -156,26 +160,26 @@ def act(svc: Service, reviewer: Reviewer, submission_id: str, action: str, readi
         except ValueError:
             raise ActionRefused("malformed_reading", f"{text[:24]!r} is not a meter reading") from None
     try:
-        pipeline.settle(svc, submission_id, reviewer.username, value, why, rollover, utility=reviewer.utility,
+        submissions.settle(svc, submission_id, reviewer.username, value, why, rollover, utility=reviewer.utility,
                         action=action, own_claim=True, new_meter=new_meter)  # fmt: skip
     except v.ReviewRefused as e:
         raise ActionRefused(e.code, str(e)) from None
     except LookupError:
         raise ActionRefused("not_found", "no such item") from None
-    except pipeline.ItemClaimed as e:
+    except submissions.ItemClaimed as e:
         raise ActionRefused("not_claimed", str(e)) from None
     except ValueError as e:  # settled by someone else meanwhile, or the claim expired
         raise ActionRefused("not_in_review", str(e)) from None
 
 
-def _held(s: Session, reviewer: Reviewer, submission_id: str) -> db.Submission:
+def _held(s: Session, reviewer: Reviewer, submission_id: str) -> tables.Submission:
     """The item, in review and claimed by this reviewer; else ``ActionRefused``."""
-    sub = s.get(db.Submission, submission_id)
+    sub = s.get(tables.Submission, submission_id)
     if sub is None or sub.utility != reviewer.utility:
         raise ActionRefused("not_found", "no such item")
     if sub.status != v.NEEDS_REVIEW:
         raise ActionRefused("not_in_review", f"the item is {sub.status} already")
-    if sub.claimed_by != reviewer.username or sub.claim_until is None or sub.claim_until < db.utcnow():
+    if sub.claimed_by != reviewer.username or sub.claim_until is None or sub.claim_until < tables.utcnow():
         raise ActionRefused("not_claimed", "open the item first (or another reviewer holds it)")
     return sub
 
@@ -195,20 +199,20 @@ def pick_region(svc: Service, reviewer: Reviewer, submission_id: str, k: int) ->
         quads = regions(sub.reading)
         if not 0 <= k < len(quads):
             raise ActionRefused("bad_region", "there is no such region")
-        consumer = s.get(db.Consumer, sub.consumer_number)
+        consumer = s.get(tables.Consumer, sub.consumer_number)
         digest = sub.photo_sha256
     try:
-        picked = pipeline.read_region(svc, digest, quads[k], consumer) if k else None
+        picked = submissions.read_region(svc, digest, quads[k], consumer) if k else None
     except PhotoMissing:
         raise ActionRefused("photo_missing", "the photo is missing from the store") from None
     with svc.sessions.begin() as s:
-        sub = s.get(db.Submission, submission_id)
+        sub = s.get(tables.Submission, submission_id)
         reading = {key: value for key, value in (sub.reading or {}).items() if key != "picked"}
         if picked is not None:
             reading["picked"] = {**picked, "region": k, "quad": quads[k], "by": reviewer.username}
         sub.reading = reading
         state = {"status": v.NEEDS_REVIEW, "verified_reading": None}
-        offered = picked.get("offered") if picked else pipeline.reader_reading(sub)
+        offered = picked.get("offered") if picked else submissions.reader_reading(sub)
         _log(s, reviewer, submission_id, "pick_region", state, state, f"region {k}: the reader offers {offered}",
              reader_value=offered, typed=sub.typed_reading)  # fmt: skip
 
@@ -220,11 +224,11 @@ def clear_reuse(svc: Service, supervisor: Reviewer, submission_id: str, why: str
     if not why.strip():
         raise ActionRefused("no_reason", "say why the flag is cleared")
     with svc.sessions() as s:
-        sub = s.get(db.Submission, submission_id)
+        sub = s.get(tables.Submission, submission_id)
         if sub is None or sub.utility != supervisor.utility:
             raise ActionRefused("not_found", "no such item")
     try:
-        pipeline.clear_reuse(svc, submission_id, supervisor.username, why)
+        submissions.clear_reuse(svc, submission_id, supervisor.username, why)
     except ValueError as e:
         raise ActionRefused("not_in_review", str(e)) from None
     state = {"status": v.NEEDS_REVIEW, "verified_reading": None}
@@ -237,12 +241,12 @@ def reopen(svc: Service, supervisor: Reviewer, submission_id: str, why: str) -> 
     if not supervisor.supervisor:
         raise ActionRefused("forbidden", "only a supervisor can reopen a decision")
     with svc.sessions() as s:
-        sub = s.get(db.Submission, submission_id)
+        sub = s.get(tables.Submission, submission_id)
         if sub is None or sub.utility != supervisor.utility:
             raise ActionRefused("not_found", "no such item")
         before = {"status": sub.status, "verified_reading": sub.verified_reading}
     try:
-        pipeline.reopen(svc, submission_id, supervisor.username, why)
+        submissions.reopen(svc, submission_id, supervisor.username, why)
     except ValueError as e:
         raise ActionRefused("not_decided", str(e)) from None
     with svc.sessions.begin() as s:
@@ -259,28 +263,28 @@ def reopen(svc: Service, supervisor: Reviewer, submission_id: str, why: str) -> 
 
 def _log(s: Session, who: Reviewer, submission_id: str, action: str, before: dict, after: dict, reason: str = "",
          reader_value: str | None = None, typed: str | None = None) -> None:  # fmt: skip
-    s.add(db.ReviewAction(submission_id=submission_id, utility=who.utility, username=who.username, action=action,
+    s.add(tables.ReviewAction(submission_id=submission_id, utility=who.utility, username=who.username, action=action,
                           before=before, after=after, reason=reason[:500], reader_value=reader_value,
                           typed=typed))  # fmt: skip
 
 
 def audit(s: Session, reviewer: Reviewer, submission_id: str | None = None, username: str | None = None,
-          limit: int = 200) -> list[db.ReviewAction]:  # fmt: skip
-    q = select(db.ReviewAction).where(db.ReviewAction.utility == reviewer.utility)
+          limit: int = 200) -> list[tables.ReviewAction]:  # fmt: skip
+    q = select(tables.ReviewAction).where(tables.ReviewAction.utility == reviewer.utility)
     if submission_id:
-        q = q.where(db.ReviewAction.submission_id == submission_id)
+        q = q.where(tables.ReviewAction.submission_id == submission_id)
     if username:
-        q = q.where(db.ReviewAction.username == username)
-    return list(s.scalars(q.order_by(db.ReviewAction.at.desc()).limit(limit)))
+        q = q.where(tables.ReviewAction.username == username)
+    return list(s.scalars(q.order_by(tables.ReviewAction.at.desc()).limit(limit)))
 
 
 def stats(s: Session, reviewer: Reviewer, since: datetime) -> dict:
     """Per reviewer: items cleared, per hour of their active time, agreement with the reader; and the queue."""
     rows = s.execute(
-        select(db.ReviewAction.username, db.ReviewAction.action, db.ReviewAction.at, db.ReviewAction.after,
-               db.ReviewAction.reader_value)
-        .where(db.ReviewAction.utility == reviewer.utility, db.ReviewAction.at >= since)
-        .order_by(db.ReviewAction.at)
+        select(tables.ReviewAction.username, tables.ReviewAction.action, tables.ReviewAction.at, tables.ReviewAction.after,
+               tables.ReviewAction.reader_value)
+        .where(tables.ReviewAction.utility == reviewer.utility, tables.ReviewAction.at >= since)
+        .order_by(tables.ReviewAction.at)
     ).all()  # fmt: skip
     people: dict[str, dict] = {}
     for username, action, at, after, reader_value in rows:
@@ -304,10 +308,10 @@ def stats(s: Session, reviewer: Reviewer, since: datetime) -> dict:
         out.append({"reviewer": username, "cleared": p["cleared"], "per_hour": p["cleared"] / span_h,
                     "agreement": p["agree"] / p["accepted"] if p["accepted"] else None})  # fmt: skip
     waiting = s.scalars(
-        select(db.Submission.received_at).where(db.Submission.utility == reviewer.utility,
-                                                db.Submission.status == v.NEEDS_REVIEW)
+        select(tables.Submission.received_at).where(tables.Submission.utility == reviewer.utility,
+                                                tables.Submission.status == v.NEEDS_REVIEW)
     ).all()  # fmt: skip
-    now = db.utcnow()
+    now = tables.utcnow()
     ages = sorted((now - r).total_seconds() / 3600 for r in waiting)
     return {"reviewers": out, "waiting": len(ages), "oldest_h": ages[-1] if ages else 0,
             "median_h": statistics.median(ages) if ages else 0}  # fmt: skip

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from verification import Reading, meter_spec_ok
 
-from . import db
+from . import tables
 
 CONSUMER_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$")
 CONSUMER_COLUMNS = ("consumer_number", "meter_digits", "meter_decimals", "sanctioned_load_kw")
@@ -160,12 +160,12 @@ def _owned_elsewhere(s: Session, numbers: set[str], utility: str) -> list[str]:
     return sorted(c.number for c in _existing(s, numbers) if c.utility != utility)
 
 
-def _existing(s: Session, numbers: set[str], chunk: int = 1000) -> list[db.Consumer]:
+def _existing(s: Session, numbers: set[str], chunk: int = 1000) -> list[tables.Consumer]:
     ordered = sorted(numbers)
     return [
         c
         for i in range(0, len(ordered), chunk)
-        for c in s.scalars(select(db.Consumer).where(db.Consumer.number.in_(ordered[i : i + chunk])))
+        for c in s.scalars(select(tables.Consumer).where(tables.Consumer.number.in_(ordered[i : i + chunk])))
     ]
 
 
@@ -216,9 +216,9 @@ def import_csv(
         )
         for batch in _batches(rows, lambda r: r["number"]):
             with lock(), sessions.begin() as s:
-                rows_now = [{**r, "created_at": db.utcnow()} for r in batch]
+                rows_now = [{**r, "created_at": tables.utcnow()} for r in batch]
                 updated = ["meter_digits", "meter_decimals", "sanctioned_load_kw", "area"]
-                _upsert(s, db.Consumer.__table__, rows_now, ["number"], updated, same_utility=True)
+                _upsert(s, tables.Consumer.__table__, rows_now, ["number"], updated, same_utility=True)
             result.consumers += len(batch)
     if readings is not None:
         rows = (_reading(line, row, ignore) for line, row in _rows(readings, READING_COLUMNS, "", ignore))
@@ -226,7 +226,7 @@ def import_csv(
             with lock(), sessions.begin() as s:
                 _upsert(
                     s,
-                    db.PastReading.__table__,
+                    tables.PastReading.__table__,
                     batch,
                     ["consumer_number", "on"],
                     ["reading", "meter_replaced"],

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -38,13 +36,6 @@ def make_engine(url: str) -> Engine:
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
-
-
-@contextmanager
-def transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
-    """A session whose work is committed on success and rolled back on any error."""
-    with sessions() as session, session.begin():
-        yield session
 
 
 def _alembic_config(engine: Engine) -> Config:

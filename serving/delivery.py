@@ -21,7 +21,7 @@ from datetime import timedelta
 
 from sqlalchemy import or_, select, update
 
-from . import db, metrics, signing, webhook_url
+from . import metrics, signing, tables, webhook_url
 from .service import Service
 
 log = logging.getLogger("meterverify.delivery")
@@ -34,14 +34,14 @@ def backoff_s(attempts: int, base: float, cap: float) -> float:
 
 def due_ids(svc: Service, limit: int) -> list[int]:
     """Deliveries not yet acknowledged, whose next attempt is due and that no sender holds, oldest first."""
-    now = db.utcnow()
+    now = tables.utcnow()
     with svc.sessions() as s:
         return list(
             s.scalars(
-                select(db.Delivery.id)
-                .where(db.Delivery.delivered_at.is_(None), db.Delivery.next_attempt_at <= now)
-                .where(or_(db.Delivery.lease_until.is_(None), db.Delivery.lease_until < now))
-                .order_by(db.Delivery.next_attempt_at)
+                select(tables.Delivery.id)
+                .where(tables.Delivery.delivered_at.is_(None), tables.Delivery.next_attempt_at <= now)
+                .where(or_(tables.Delivery.lease_until.is_(None), tables.Delivery.lease_until < now))
+                .order_by(tables.Delivery.next_attempt_at)
                 .limit(limit)
             )
         )
@@ -53,13 +53,13 @@ def deliver_due(svc: Service, limit: int = 100) -> int:
 
 
 def _claim(svc: Service, delivery_id: int) -> bool:
-    now = db.utcnow()
+    now = tables.utcnow()
     with svc.sessions.begin() as s:
         return bool(
             s.execute(
-                update(db.Delivery)
-                .where(db.Delivery.id == delivery_id, db.Delivery.delivered_at.is_(None))
-                .where(or_(db.Delivery.lease_until.is_(None), db.Delivery.lease_until < now))
+                update(tables.Delivery)
+                .where(tables.Delivery.id == delivery_id, tables.Delivery.delivered_at.is_(None))
+                .where(or_(tables.Delivery.lease_until.is_(None), tables.Delivery.lease_until < now))
                 .values(lease_until=now + timedelta(seconds=svc.settings.webhook_lease_s))
             ).rowcount
         )
@@ -69,32 +69,32 @@ def _deliver_one(svc: Service, delivery_id: int) -> bool:
     if not _claim(svc, delivery_id):
         return False
     with svc.sessions() as s:
-        delivery = s.get(db.Delivery, delivery_id)
-        event = s.get(db.Event, delivery.event_seq)
-        endpoint = s.get(db.WebhookEndpoint, delivery.endpoint_id)
+        delivery = s.get(tables.Delivery, delivery_id)
+        event = s.get(tables.Event, delivery.event_seq)
+        endpoint = s.get(tables.WebhookEndpoint, delivery.endpoint_id)
         body = event_body(event)
         url, secret, event_id = endpoint.url, endpoint.secret, event.id
     status, error = _post(url, body, secret, event_id, svc.settings)
     ok = status is not None and 200 <= status < 300
     metrics.WEBHOOK_ATTEMPTS.labels("delivered" if ok else "failed").inc()
     with svc.sessions.begin() as s:
-        delivery = s.get(db.Delivery, delivery_id)
+        delivery = s.get(tables.Delivery, delivery_id)
         delivery.attempts += 1
         delivery.last_status, delivery.last_error, delivery.lease_until = status, error, None
         if ok:
-            delivery.delivered_at = db.utcnow()
+            delivery.delivered_at = tables.utcnow()
         else:
             wait = backoff_s(
                 delivery.attempts, svc.settings.webhook_backoff_s, svc.settings.webhook_backoff_max_s
             )
-            delivery.next_attempt_at = db.utcnow() + timedelta(seconds=wait)
+            delivery.next_attempt_at = tables.utcnow() + timedelta(seconds=wait)
             log.info(
                 "webhook to %s failed (%s); attempt %d, next in %.0f s", url, error, delivery.attempts, wait
             )
     return ok
 
 
-def event_body(event: db.Event) -> bytes:
+def event_body(event: tables.Event) -> bytes:
     return json.dumps(
         {"id": event.id, "seq": event.seq, "type": event.type, "created_at": event.created_at.isoformat(),
          "data": event.payload},
@@ -212,9 +212,9 @@ class Courier(threading.Thread):
 def replay(svc: Service, delivery_id: int) -> bool:
     """Send a delivery again (delivered or not), now. Returns False if there is no such delivery."""
     with svc.sessions.begin() as s:
-        delivery = s.get(db.Delivery, delivery_id)
+        delivery = s.get(tables.Delivery, delivery_id)
         if delivery is None:
             return False
-        delivery.delivered_at, delivery.lease_until, delivery.next_attempt_at = None, None, db.utcnow()
+        delivery.delivered_at, delivery.lease_until, delivery.next_attempt_at = None, None, tables.utcnow()
     _deliver_one(svc, delivery_id)
     return True

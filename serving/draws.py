@@ -17,7 +17,7 @@ from draw.beacon import DEFAULT as LEAGUE_OF_ENTROPY_DEFAULT
 from draw.beacon import Beacon, BeaconError, Chain, randomness
 from verification import ALREADY_ENTERED, UtilityConfig
 
-from . import db
+from . import tables
 from .service import Service
 
 MONTH = re.compile(r"^(20\d\d)-(0[1-9]|1[0-2])$")
@@ -43,19 +43,19 @@ def window(config: UtilityConfig, month: str) -> tuple[datetime, datetime]:
     return opens.astimezone(UTC), closes.astimezone(UTC)
 
 
-def _get(s, utility: str, month: str) -> db.Draw | None:
-    return s.scalar(select(db.Draw).where(db.Draw.utility == utility, db.Draw.month == month))
+def _get(s, utility: str, month: str) -> tables.Draw | None:
+    return s.scalar(select(tables.Draw).where(tables.Draw.utility == utility, tables.Draw.month == month))
 
 
 def _utility_exists(s, utility: str) -> bool:
     return bool(
-        s.scalar(select(db.Consumer.number).where(db.Consumer.utility == utility).limit(1))
-        or s.scalar(select(db.ApiKey.id).where(db.ApiKey.utility == utility).limit(1))
+        s.scalar(select(tables.Consumer.number).where(tables.Consumer.utility == utility).limit(1))
+        or s.scalar(select(tables.ApiKey.id).where(tables.ApiKey.utility == utility).limit(1))
     )
 
 
 def commit(svc: Service, utility: str, month: str, winners: int, reserves: int = 0,
-           chain: Chain = LEAGUE_OF_ENTROPY_DEFAULT, now: datetime | None = None) -> db.Draw:  # fmt: skip
+           chain: Chain = LEAGUE_OF_ENTROPY_DEFAULT, now: datetime | None = None) -> tables.Draw:  # fmt: skip
     """Keep a new secret seed and record the statement to publish (procedure v2). Only before the month's
     window opens: a late commit is refused (anyone could then know the entries before committing)."""
     now = now or datetime.now(UTC)
@@ -75,7 +75,7 @@ def commit(svc: Service, utility: str, month: str, winners: int, reserves: int =
             raise DrawError(f"there is no utility {utility[:32]!r} (no consumers, no API keys)")
         if _get(s, utility, month) is not None:
             raise DrawError(f"the {month} draw of {utility} is already committed")
-        row = db.Draw(utility=utility, month=month, seed=c.seed, commitment=c.digest, statement=c.statement,
+        row = tables.Draw(utility=utility, month=month, seed=c.seed, commitment=c.digest, statement=c.statement,
                       committed_at=c.statement["committed_at"], window_opens=c.statement["window_opens"])  # fmt: skip
         s.add(row)
     return row
@@ -85,26 +85,26 @@ def eligible(s, utility: str, month: str) -> list[draw.Entry]:
     """The month's entries: one per consumer, its first eligible decision. A decision refused only because
     the consumer had entered already counts too: if the earlier one was later rejected, this one enters."""
     rows = s.execute(
-        select(db.Submission.consumer_number, db.Submission.id, db.Submission.decided_at).where(
-            db.Submission.utility == utility,
-            db.Submission.month == month,
-            db.Submission.status == "accepted",
+        select(tables.Submission.consumer_number, tables.Submission.id, tables.Submission.decided_at).where(
+            tables.Submission.utility == utility,
+            tables.Submission.month == month,
+            tables.Submission.status == "accepted",
             or_(
-                db.Submission.lucky_draw_eligible.is_(True),
-                db.Submission.decision["lucky_draw_reason"].as_string() == ALREADY_ENTERED,
+                tables.Submission.lucky_draw_eligible.is_(True),
+                tables.Submission.decision["lucky_draw_reason"].as_string() == ALREADY_ENTERED,
             ),
         )
     ).all()
     return draw.pick_entries(rows, utility, month)
 
 
-def _statement(row: db.Draw) -> dict:
+def _statement(row: tables.Draw) -> dict:
     if row.statement is None:
         raise DrawError(f"the {row.month} draw follows procedure v1: this version only verifies its report")
     return row.statement
 
 
-def close(svc: Service, utility: str, month: str, now: datetime | None = None) -> db.Draw:
+def close(svc: Service, utility: str, month: str, now: datetime | None = None) -> tables.Draw:
     """Freeze the month's entries: the private list (consumers) and the public file (hashed receipt ids),
     whose hash is published now, before the drand round exists. Only between the statement's ``close_from``
     and ``close_by``, and with no submission of the month awaiting a decision or a reviewer."""
@@ -124,9 +124,9 @@ def close(svc: Service, utility: str, month: str, now: datetime | None = None) -
             )
         waiting = s.scalar(
             select(func.count()).where(
-                db.Submission.utility == utility,
-                db.Submission.month == month,
-                db.Submission.status.in_(("received", "processing", "needs_review")),
+                tables.Submission.utility == utility,
+                tables.Submission.month == month,
+                tables.Submission.status.in_(("received", "processing", "needs_review")),
             )
         )
         if waiting and not svc.settings.draw_allow_pending:
@@ -145,7 +145,7 @@ def is_closed(s, utility: str, month: str) -> bool:
     return bool(
         s.scalar(
             select(func.count()).where(
-                db.Draw.utility == utility, db.Draw.month == month, db.Draw.closed_at.is_not(None)
+                tables.Draw.utility == utility, tables.Draw.month == month, tables.Draw.closed_at.is_not(None)
             )
         )
     )
@@ -170,9 +170,9 @@ def run(
         except BeaconError as e:
             raise DrawError(str(e)) from None
         reopened = s.scalars(
-            select(db.ReviewAction.submission_id).where(
-                db.ReviewAction.utility == utility, db.ReviewAction.action == "reopen",
-                db.ReviewAction.at > row.closed_at,
+            select(tables.ReviewAction.submission_id).where(
+                tables.ReviewAction.utility == utility, tables.ReviewAction.action == "reopen",
+                tables.ReviewAction.at > row.closed_at,
             )
         ).all()  # fmt: skip
         commitment = draw.v2.Commitment(st, row.seed)
@@ -185,7 +185,7 @@ def run(
     return report
 
 
-def disqualify(s, sub: db.Submission, by: str, why: str) -> bool:
+def disqualify(s, sub: tables.Submission, by: str, why: str) -> bool:
     """A drawn entry whose decision was reopened and rejected after the run loses its place (the next
     reserve moves up, by the procedure's rule); the record is added to the report. True if it was drawn."""
     row = _get(s, sub.utility, sub.month or "")
@@ -196,19 +196,19 @@ def disqualify(s, sub: db.Submission, by: str, why: str) -> bool:
     drawn = {p["entry"] for p in report.winners + report.reserves}
     if entry not in drawn or entry in {d["entry"] for d in report.disqualified}:
         return False
-    report.disqualified.append({"entry": entry, "why": why[:200], "at": db.utcnow().isoformat(timespec="seconds"),
+    report.disqualified.append({"entry": entry, "why": why[:200], "at": tables.utcnow().isoformat(timespec="seconds"),
                                 "by": by[:64]})  # fmt: skip
     row.report = report.to_dict()
     return True
 
 
-def consumers_by_entry(row: db.Draw) -> dict[str, str]:
+def consumers_by_entry(row: tables.Draw) -> dict[str, str]:
     """Entry (hashed receipt id) -> consumer number, from the private entries list: for analysts only."""
     entries = draw.parse_entries((row.entries_csv or "").encode()) if row.entries_csv else []
     return {draw.v2.entry_id(e.submission_id): e.consumer_number for e in entries}
 
 
-def get(svc: Service, utility: str, month: str) -> db.Draw | None:
+def get(svc: Service, utility: str, month: str) -> tables.Draw | None:
     with svc.sessions() as s:
         return _get(s, utility, month)
 
@@ -227,10 +227,10 @@ def submissions_csv(svc: Service, utility: str, month: str) -> str:
     writer.writerow(SUBMISSION_COLUMNS)
     with svc.sessions() as s:
         rows = s.execute(
-            select(db.Submission, db.Consumer.area)
-            .join(db.Consumer, db.Consumer.number == db.Submission.consumer_number)
-            .where(db.Submission.utility == utility, db.Submission.month == month)
-            .order_by(db.Submission.submitted_at)
+            select(tables.Submission, tables.Consumer.area)
+            .join(tables.Consumer, tables.Consumer.number == tables.Submission.consumer_number)
+            .where(tables.Submission.utility == utility, tables.Submission.month == month)
+            .order_by(tables.Submission.submitted_at)
         ).all()
         for sub, area in rows:
             decision = sub.decision or {}

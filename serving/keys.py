@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import db
+from . import tables
 
 SCOPES = ("billing", "reviewer", "analyst", "admin", "operator")
 PREFIX = "mvk"
@@ -70,27 +70,27 @@ def create_key(s: Session, name: str, scopes: list[str], utility: str | None = D
         check_utility(utility)
     key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(24)
     s.add(
-        db.ApiKey(id=key_id, name=name[:100], secret_hash=_hash(secret),
+        tables.ApiKey(id=key_id, name=name[:100], secret_hash=_hash(secret),
                   scopes=" ".join(sorted(set(scopes))), utility=utility)
     )  # fmt: skip
     return f"{PREFIX}_{key_id}_{secret}"
 
 
-def list_keys(s: Session, utility: str | None = None) -> list[db.ApiKey]:
+def list_keys(s: Session, utility: str | None = None) -> list[tables.ApiKey]:
     """Keys of one utility (or all, for ``None``), newest first; revoked ones too."""
-    q = select(db.ApiKey).order_by(db.ApiKey.created_at.desc())
+    q = select(tables.ApiKey).order_by(tables.ApiKey.created_at.desc())
     if utility is not None:
-        q = q.where(db.ApiKey.utility == utility)
+        q = q.where(tables.ApiKey.utility == utility)
     return list(s.scalars(q))
 
 
 def revoke(s: Session, key_id: str, utility: str | None = None) -> bool:
     """Revoke a key now (``utility``: only if it is that utility's). False if there is no such key."""
-    row = s.get(db.ApiKey, key_id)
+    row = s.get(tables.ApiKey, key_id)
     if row is None or (utility is not None and row.utility != utility):
         return False
     if row.revoked_at is None:
-        row.revoked_at = db.utcnow()
+        row.revoked_at = tables.utcnow()
     return True
 
 
@@ -101,7 +101,7 @@ def authenticate(s: Session, key: str) -> Principal | None:
         return None
     if prefix != PREFIX or len(key_id) > 16:
         return None
-    row = s.get(db.ApiKey, key_id)
+    row = s.get(tables.ApiKey, key_id)
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.secret_hash, _hash(secret)):
         return None
     return Principal(row.id, row.name, frozenset(row.scopes.split()), row.utility)

@@ -11,7 +11,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import db
+from . import tables
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -69,22 +69,24 @@ class DatabaseGauges(Collector):
         )
         with self.sessions() as s:
             first = s.scalar(
-                select(func.min(db.Submission.received_at)).where(
-                    db.Submission.status.in_(("received", "processing"))
+                select(func.min(tables.Submission.received_at)).where(
+                    tables.Submission.status.in_(("received", "processing"))
                 )
             )
             counts = dict(
-                s.execute(select(db.Submission.status, func.count()).group_by(db.Submission.status)).all()
+                s.execute(
+                    select(tables.Submission.status, func.count()).group_by(tables.Submission.status)
+                ).all()
             )
-            pending = select(func.count()).where(db.Delivery.delivered_at.is_(None))
+            pending = select(func.count()).where(tables.Delivery.delivered_at.is_(None))
             n_pending = s.scalar(pending)
-            n_failing = s.scalar(pending.where(db.Delivery.attempts > 0))
+            n_failing = s.scalar(pending.where(tables.Delivery.attempts > 0))
         for name in ("received", "processing", "accepted", "needs_review", "rejected"):
             status.add_metric([name], counts.get(name, 0))
         depth.add_metric([], counts.get("received", 0) + counts.get("processing", 0))
         outbox.add_metric([], n_pending)
         failing.add_metric([], n_failing)
-        age = (db.utcnow() - first).total_seconds() if first else 0
+        age = (tables.utcnow() - first).total_seconds() if first else 0
         oldest.add_metric([], max(0.0, age))
         yield from (status, depth, outbox, failing, oldest)
 

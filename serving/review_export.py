@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from meterdata.manifest import MANIFEST_NAME, Sample, write_manifest
 
-from . import db
+from . import tables
 from .service import Service
 from .store import PhotoMissing, StoreUnavailable
 
@@ -35,13 +35,13 @@ def export_reviews(svc: Service, out: Path, utility: str | None = None) -> int:
     samples = []
     with svc.sessions() as s:
         q = (
-            select(db.Submission, db.Consumer)
-            .join(db.Consumer, db.Consumer.number == db.Submission.consumer_number)
-            .where(db.Submission.status.in_(("accepted", "rejected")))
-            .order_by(db.Submission.decided_at)
+            select(tables.Submission, tables.Consumer)
+            .join(tables.Consumer, tables.Consumer.number == tables.Submission.consumer_number)
+            .where(tables.Submission.status.in_(("accepted", "rejected")))
+            .order_by(tables.Submission.decided_at)
         )
         if utility:
-            q = q.where(db.Submission.utility == utility)
+            q = q.where(tables.Submission.utility == utility)
         for sub, consumer in s.execute(q):
             decision = sub.decision or {}
             if decision.get("decided_by", "automatic") == "automatic":

@@ -51,7 +51,7 @@ class Service:
 
     @cached_property
     def models(self):
-        from .models import ServedModels
+        from .served_models import ServedModels
 
         return ServedModels(self.settings.models_dir)
 

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 from sqlalchemy import select
 
-from . import db
+from . import tables
 from .service import Service
 from .store import PhotoMissing, StoreUnavailable
 
@@ -33,7 +33,7 @@ def report(svc: Service, out: Path, limit: int = 5000) -> str:
     (out / "photos").mkdir(parents=True, exist_ok=True)
     with svc.sessions() as s:
         rows = s.scalars(
-            select(db.Submission).where(db.Submission.decided_at.is_not(None)).order_by(db.Submission.decided_at.desc()).limit(limit)
+            select(tables.Submission).where(tables.Submission.decided_at.is_not(None)).order_by(tables.Submission.decided_at.desc()).limit(limit)
         ).all()  # fmt: skip
     compared = [r for r in rows if (r.reading or {}).get("shadow")]
     disagree, settled = [], {"served": 0, "shadow": 0, "n": 0}

@@ -4,7 +4,7 @@ Both queues run the same function, ``run_submission``. Celery is configured so t
 ``acks_late`` (a job is acknowledged only when done) and ``reject_on_worker_lost`` (a worker killed mid-job
 puts it back), one job prefetched at a time. What still slips through is found by the sweeper within
 seconds: a job never queued (the broker was down: ``queued_at`` is empty), a job whose worker died
-(``lease_until`` passed), a job queued long ago and never started. ``pipeline.process`` makes a repeat
+(``lease_until`` passed), a job queued long ago and never started. ``submissions.process`` makes a repeat
 harmless. Dependency outages (store, database) are retried quickly and do not count as attempts.
 """
 
@@ -26,7 +26,7 @@ from kombu.exceptions import ChannelError
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import OperationalError
 
-from . import db, delivery, metrics, pipeline
+from . import delivery, metrics, submissions, tables
 from .config import get_settings
 from .service import Service, TaskQueue
 from .store import StoreUnavailable
@@ -45,8 +45,8 @@ def retry_delay_s(retries: int, cap: float) -> float:
 
 def run_submission(svc: Service, submission_id: str) -> str | None:
     """Process a submission; a final decision wakes the courier, which sends the webhook on its own time."""
-    status = pipeline.process(svc, submission_id)
-    if status in pipeline.FINAL:
+    status = submissions.process(svc, submission_id)
+    if status in submissions.FINAL:
         try:
             delivery.wake(svc)
         except Exception as e:  # the outbox row is written; the courier's next round sends it
@@ -63,7 +63,9 @@ def queue_submission(svc: Service, submission_id: str) -> bool:
         metrics.DEPENDENCY_ERRORS.labels("broker").inc()
         log.warning("could not queue %s (%s); the sweeper will once the broker is back", submission_id, e)
         with svc.sessions.begin() as s:
-            s.execute(update(db.Submission).where(db.Submission.id == submission_id).values(queued_at=None))
+            s.execute(
+                update(tables.Submission).where(tables.Submission.id == submission_id).values(queued_at=None)
+            )
         return False
     return True
 
@@ -201,14 +203,14 @@ def crashed(lost: WorkerLostError) -> bool:
 
 class SubmissionRequest(Request):
     """In the worker's main process: a pool process that died running a submission is recorded as a crash or
-    a kill (``pipeline.record_lost_run``) before the job is put back on the queue."""
+    a kill (``submissions.record_lost_run``) before the job is put back on the queue."""
 
     def on_failure(self, exc_info, send_failed_event=True, return_ok=False):
         lost = getattr(exc_info.exception, "exc", exc_info.exception)  # billiard wraps it with its traceback
         if isinstance(lost, WorkerLostError) and self.args:
             log.warning("submission %s: its worker process died (%s)", self.args[0], lost)
             try:
-                pipeline.record_lost_run(worker_service(), str(self.args[0]), crashed(lost))
+                submissions.record_lost_run(worker_service(), str(self.args[0]), crashed(lost))
             except Exception as e:  # the database is down: the run counts only as a run
                 log.warning("could not record the lost run of %s: %s", self.args[0], e)
         return super().on_failure(exc_info, send_failed_event, return_ok)
@@ -250,23 +252,23 @@ def requeue_stale(svc: Service, everything: bool = False) -> int:
     ran out (it died), or queued ``stale_after_s`` ago and not started while nothing waits in the queue (a
     long queue is a backlog, not a loss: queuing its jobs again would only add duplicates to it).
     ``everything``: all undecided work (an embedded service starting: nobody else can hold it)."""
-    now = db.utcnow()
+    now = tables.utcnow()
     stale = now - timedelta(seconds=svc.settings.stale_after_s)
     if everything:
-        lost = db.Submission.status.in_(UNDECIDED)
+        lost = tables.Submission.status.in_(UNDECIDED)
     else:
         rules = [
-            and_(db.Submission.status == "received", db.Submission.queued_at.is_(None)),
-            and_(db.Submission.status == "processing", db.Submission.lease_until < now),
-            and_(db.Submission.status == "processing", db.Submission.lease_until.is_(None),
-                 db.Submission.updated_at < stale),
+            and_(tables.Submission.status == "received", tables.Submission.queued_at.is_(None)),
+            and_(tables.Submission.status == "processing", tables.Submission.lease_until < now),
+            and_(tables.Submission.status == "processing", tables.Submission.lease_until.is_(None),
+                 tables.Submission.updated_at < stale),
         ]  # fmt: skip
         if _queue_empty(svc):
-            rules.append(and_(db.Submission.status == "received", db.Submission.queued_at < stale))
+            rules.append(and_(tables.Submission.status == "received", tables.Submission.queued_at < stale))
         lost = or_(*rules)
     with svc.sessions() as s:
         ids = s.scalars(
-            select(db.Submission.id).where(lost).order_by(db.Submission.received_at).limit(500)
+            select(tables.Submission.id).where(lost).order_by(tables.Submission.received_at).limit(500)
         ).all()
     if not ids:
         return 0
@@ -278,8 +280,8 @@ def requeue_stale(svc: Service, everything: bool = False) -> int:
     for submission_id in ids:
         with svc.sessions.begin() as s:  # claim: only one sweeper re-queues it
             claimed = s.execute(
-                update(db.Submission)
-                .where(db.Submission.id == submission_id, lost)
+                update(tables.Submission)
+                .where(tables.Submission.id == submission_id, lost)
                 .values(status="received", queued_at=now, lease_until=None)
             ).rowcount
         if claimed and queue_submission(svc, submission_id):

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from meterdata.synth.meter_type import MeterType
-from serving.models import read_served, sha256_file, write_served
+from serving.served_models import read_served, sha256_file, write_served
 from training import testsets
 
 NAME = "meterverify-reader"
@@ -19,7 +19,7 @@ ALPHA = 0.05
 
 
 @dataclass
-class Candidate:
+class ModelVersion:
     version: str
     folder: Path  # reader.onnx, easyocr/, meter_types/, eval.json
 
@@ -45,7 +45,7 @@ def versions(name: str = NAME) -> list:
     return sorted(client().search_model_versions(f"name='{name}'"), key=lambda v: int(v.version))
 
 
-def download(version: str, into: Path, name: str = NAME) -> Candidate:
+def download(version: str, into: Path, name: str = NAME) -> ModelVersion:
     """The registered version's files, fetched from the tracking store (local or server)."""
     import mlflow
 
@@ -55,10 +55,10 @@ def download(version: str, into: Path, name: str = NAME) -> Candidate:
         shutil.rmtree(target)
     target.mkdir(parents=True)
     local = mlflow.artifacts.download_artifacts(artifact_uri=mv.source, dst_path=str(target))
-    return Candidate(str(mv.version), Path(local))
+    return ModelVersion(str(mv.version), Path(local))
 
 
-def gate_sets(candidate: Candidate, models_dir: Path) -> dict[str, list[testsets.Strip]]:
+def gate_sets(candidate: ModelVersion, models_dir: Path) -> dict[str, list[testsets.Strip]]:
     """Every frozen test set: the standard ones, the candidate's meter types and every type promoted before."""
     types = {t.name: t for t in _promoted_types(models_dir)}
     types.update({t.name: t for t in candidate.meter_types})
@@ -69,7 +69,7 @@ def _promoted_types(models_dir: Path) -> list[MeterType]:
     return [MeterType.load(p) for p in sorted((models_dir / "types").glob("*.toml"))]
 
 
-def compare(candidate: Candidate, models_dir: Path) -> dict[str, testsets.Comparison]:
+def compare(candidate: ModelVersion, models_dir: Path) -> dict[str, testsets.Comparison]:
     served = read_served(models_dir).get("reader")
     return testsets.compare(
         candidate.onnx, Path(served["onnx"]) if served else None, gate_sets(candidate, models_dir)
@@ -80,7 +80,7 @@ def refusals(table: dict[str, testsets.Comparison], alpha: float = ALPHA) -> lis
     return [name for name, c in table.items() if c.worse(alpha)]
 
 
-def install(candidate: Candidate, models_dir: Path, role: str = "reader") -> dict:
+def install(candidate: ModelVersion, models_dir: Path, role: str = "reader") -> dict:
     """Copy the version under ``models_dir`` and point ``served.json``'s ``role`` (reader or shadow) at it."""
     home = models_dir / "reader" / f"v{candidate.version}"
     if not home.exists():

@@ -299,7 +299,7 @@ class MeterReader:
             result.reason = "no_digits" if not strip.digits else f"display_mode_{strip.mode}"
         return Own(result, strip.probs)
 
-    def settle(
+    def settle_digits(
         self, line: TextLine, run: list, meter_line: TextLine | None, second: StripReading
     ) -> tuple[str, list[float], int, list]:
         """The register's digits, their confidences, decimals and rolling figures, settled jointly.
@@ -340,7 +340,7 @@ class MeterReader:
         second = self.reader.read(rectify(image, quad, INPUT_HEIGHT))
         if self.meter_recognizer is not None and region.digits:
             region.meter_line = self.meter_recognizer.read([region.strip])[0]
-        digits, confidences, decimals, rolling = self.settle(
+        digits, confidences, decimals, rolling = self.settle_digits(
             region.line, region.run, region.meter_line, second
         )
         scale = photo.width / photo.image.shape[1]

@@ -13,10 +13,11 @@ exactly. Where the decimals go comes from the meter
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
+
+from verification import Reading
 
 from .ocr.ctc import ctc_log_likelihoods
 from .ocr.joint import digit_log_probs, neighbours
@@ -26,8 +27,6 @@ MATCHES, DIFFERS, UNSURE = "matches", "differs", "unsure"
 # Posterior thresholds for the verdicts (see bench/accuracy.py for what they give).
 MATCH_AT = 0.9
 DIFFER_BELOW = 0.1
-
-_TYPED = re.compile(r"^\s*(\d{1,12})(?:[.,](\d{1,4}))?\s*$")
 
 
 @dataclass
@@ -49,11 +48,10 @@ class Verification:
 
 
 def parse_typed(typed: str) -> tuple[str, int]:
-    """``"13414.9"`` -> (``"134149"``, 1). Raises ``ValueError`` for anything that is not a reading."""
-    m = _TYPED.match(typed)
-    if not m:
-        raise ValueError(f"not a meter reading: {typed!r}")
-    return (m.group(1) + (m.group(2) or "")).lstrip("0") or "0", len(m.group(2) or "")
+    """``"13414.9"`` -> (``"134149"``, 1), by the one grammar of a typed reading (``verification.Reading``);
+    ``ValueError`` for anything that is not a reading."""
+    reading = Reading.parse(typed)
+    return str(reading.units), reading.decimals
 
 
 def typed_strings(units: str, shown: int, meter: Meter | None) -> set[str]:

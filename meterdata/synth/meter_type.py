@@ -22,6 +22,8 @@ import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from verification import meter_spec_ok
+
 STYLES = ("hex", "rect", "thin")
 
 
@@ -44,10 +46,8 @@ class MeterType:
 
     def __post_init__(self) -> None:
         problems = []
-        if not 3 <= self.digits <= 12:
-            problems.append("digits is 3-12")
-        if not 0 <= self.decimals < self.digits:
-            problems.append("decimals is 0 to digits-1")
+        if not meter_spec_ok(self.digits, self.decimals):  # the consumer record's rule
+            problems.append("digits is 3-12, decimals 0 to digits-1")
         if self.decimal_marking not in ("point", "none"):
             problems.append("decimal_marking is point or none")
         if self.segment_style not in STYLES:

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from serving.db import Base
+from serving.tables import Base
 
 config = context.config
 engine = config.attributes.get("engine")

@@ -10,7 +10,7 @@ import time
 
 from sqlalchemy import select
 
-from serving import db
+from serving import tables
 from tests.review_ui.conftest import SCREENSHOTS, Site, sign_in
 from tests.review_ui.finding_photos import finding_photos
 from tests.serving.helpers import clear_photos
@@ -114,7 +114,9 @@ def test_a_label_read_instead_of_the_register_is_fixed_by_picking_another_region
     page.wait_for_url("**/review/?**")
     assert site.status(sid)["verified_reading"] == f.photo.value
     with site.svc.sessions() as s:
-        actions = s.scalars(select(db.ReviewAction.action).where(db.ReviewAction.submission_id == sid)).all()
+        actions = s.scalars(
+            select(tables.ReviewAction.action).where(tables.ReviewAction.submission_id == sid)
+        ).all()
     assert actions.count("pick_region") == 1 and "accept_reader" in actions  # the marked register is kept
 
 

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from serving import db
+from serving import tables
 from tests.vision import photos
 
 from .conftest import Api, bearer
@@ -106,9 +106,9 @@ def test_same_idempotency_key_same_submission(api: Api) -> None:
     conflict = api.submit(photo.data, api.numbers[0], "1", key="order-77")
     assert conflict.status_code == 409
     assert conflict.json()["detail"]["code"] == "idempotency_conflict"
-    assert _count(api, db.Submission) == 1
+    assert _count(api, tables.Submission) == 1
     api.wait(first)
-    assert _count(api, db.Event) == 1
+    assert _count(api, tables.Event) == 1
 
 
 def test_same_photo_twice_is_stored_once(api: Api) -> None:
@@ -207,7 +207,7 @@ def test_bad_input_is_refused_and_nothing_is_stored(api: Api, files, fields, sta
     assert r.status_code == status, r.text
     assert r.json()["detail"]["code"] == code
     assert r.headers["x-content-type-options"] == "nosniff"
-    assert _count(api, db.Submission) == 0
+    assert _count(api, tables.Submission) == 0
     assert _photo_files(api) == 0
 
 
@@ -233,14 +233,14 @@ def test_missing_fields_and_idempotency_key(api: Api) -> None:
         "/v1/submissions", headers={**api.billing, "Idempotency-Key": "k"}, json={"consumer_number": "x"}
     )
     assert as_json.status_code == 422
-    assert _count(api, db.Submission) == 0
+    assert _count(api, tables.Submission) == 0
 
 
 def test_50_mb_upload_is_refused_before_it_is_read(api: Api) -> None:
     big = b"\xff\xd8\xff" + b"\0" * (50 * 1024 * 1024)
     r = api.submit(big, api.numbers[0], "1")
     assert r.status_code == 413
-    assert _count(api, db.Submission) == 0 and _photo_files(api) == 0
+    assert _count(api, tables.Submission) == 0 and _photo_files(api) == 0
 
 
 def test_a_chunked_upload_past_the_limit_is_a_413_too(api: Api) -> None:
@@ -270,7 +270,7 @@ def test_a_chunked_upload_past_the_limit_is_a_413_too(api: Api) -> None:
     )
     assert r.status_code == 413, r.text
     assert r.json()["detail"]["code"] == "request_too_large"
-    assert _count(api, db.Submission) == 0 and _photo_files(api) == 0
+    assert _count(api, tables.Submission) == 0 and _photo_files(api) == 0
 
 
 def test_photo_over_the_limit_but_under_the_request_limit(api: Api) -> None:
@@ -394,20 +394,23 @@ def test_a_reader_crash_sends_the_submission_to_review_not_into_a_loop(api: Api,
 
 
 def test_a_submission_that_keeps_crashing_or_being_cut_short_goes_to_a_person(api: Api) -> None:
-    from serving import pipeline
+    from serving import submissions
 
     for i, (crashes, runs) in enumerate(
-        ((pipeline.MAX_CRASHES, pipeline.MAX_CRASHES), (0, pipeline.MAX_RUNS))  # crashed each time; cut short
+        (
+            (submissions.MAX_CRASHES, submissions.MAX_CRASHES),
+            (0, submissions.MAX_RUNS),
+        )  # crashed each time; cut short
     ):
         sub_id = api.wait(api.submit(api.photos[i].data, api.numbers[i], api.photos[i].value, key=f"k{i}"))[
             "id"
         ]
         with api.svc.sessions.begin() as s:  # as if its runs had ended so, over and over
-            sub = s.get(db.Submission, sub_id)
+            sub = s.get(tables.Submission, sub_id)
             sub.status, sub.attempts, sub.crashes, sub.decision = "processing", runs, crashes, None
-        assert pipeline.process(api.svc, sub_id) == "needs_review"
+        assert submissions.process(api.svc, sub_id) == "needs_review"
         with api.svc.sessions() as s:
-            sub = s.get(db.Submission, sub_id)
+            sub = s.get(tables.Submission, sub_id)
             assert sub.reading["reason"] == "processing_failed"
             assert [r["code"] for r in sub.decision["reasons"]] == ["processing_failed"]
 

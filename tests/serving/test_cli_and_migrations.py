@@ -17,7 +17,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
 from serving.database import make_engine, pending_migrations, upgrade
-from serving.db import Base
+from serving.tables import Base
 
 EXE = str(Path(sys.executable).parent / "meterverify")
 

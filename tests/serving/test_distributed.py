@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from serving import db
+from serving import tables
 from serving.config import Settings
 from tests.services.availability import in_ci
 from tests.services.rabbitmq import RabbitNode, server_binary, start_rabbitmq
@@ -120,7 +120,9 @@ def _wait_all(api: Api, ids: list[str], timeout: float = 60) -> list[dict]:
 def _events_per_submission(api: Api) -> dict[str, int]:
     with api.svc.sessions() as s:
         return dict(
-            s.execute(select(db.Event.submission_id, func.count()).group_by(db.Event.submission_id)).all()
+            s.execute(
+                select(tables.Event.submission_id, func.count()).group_by(tables.Event.submission_id)
+            ).all()
         )
 
 
@@ -166,7 +168,7 @@ def test_worker_killed_mid_job_another_finishes_it_once(
     caught = None
     while caught is None and time.monotonic() < deadline:
         with dapi.svc.sessions() as s:
-            caught = s.scalar(select(db.Submission.id).where(db.Submission.status == "processing"))
+            caught = s.scalar(select(tables.Submission.id).where(tables.Submission.status == "processing"))
         time.sleep(0.002)
     assert caught, "the worker never started a job"
     os.killpg(doomed.pid, signal.SIGKILL)
@@ -175,7 +177,7 @@ def test_worker_killed_mid_job_another_finishes_it_once(
     decided = _wait_all(dapi, ids)
     assert all(d["status"] == "accepted" for d in decided), [d["reasons"] for d in decided]
     with dapi.svc.sessions() as s:
-        assert s.get(db.Submission, caught).attempts >= 2  # it was redelivered, not lost
+        assert s.get(tables.Submission, caught).attempts >= 2  # it was redelivered, not lost
     assert _events_per_submission(dapi) == dict.fromkeys(ids, 1)
     deadline = time.monotonic() + 20
     while len(receiver.events) < len(ids) and time.monotonic() < deadline:
@@ -199,7 +201,7 @@ def test_a_pool_process_killed_mid_job_costs_no_crash_one_that_crashes_does(
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             with dapi.svc.sessions() as s:
-                if s.get(db.Submission, sid).status == "processing":
+                if s.get(tables.Submission, sid).status == "processing":
                     break
             time.sleep(0.002)
         (child,) = [c for c in psutil.Process(worker.pid).children() if c.status() != psutil.STATUS_ZOMBIE]
@@ -207,7 +209,7 @@ def test_a_pool_process_killed_mid_job_costs_no_crash_one_that_crashes_does(
         decided = dapi.wait(sid, timeout=90)
         assert decided["status"] == "accepted", decided
         with dapi.svc.sessions() as s:
-            sub = s.get(db.Submission, sid)
+            sub = s.get(tables.Submission, sid)
             assert sub.attempts >= 2  # caught mid-job and run again
             assert sub.crashes == (1 if sig == signal.SIGSEGV else 0), (sig, sub.crashes)
 
@@ -224,7 +226,7 @@ def test_s3_down_gives_503_and_stores_nothing_then_recovers(
         assert int(r.headers["Retry-After"]) > 0
         assert r.json()["detail"]["code"] == "store_unavailable"
         with dapi.svc.sessions() as s:
-            assert s.scalar(select(func.count()).select_from(db.Submission)) == 0
+            assert s.scalar(select(func.count()).select_from(tables.Submission)) == 0
         assert dapi.client.get("/readyz").status_code == 503
     finally:
         s3_server.start()
@@ -289,7 +291,7 @@ def test_a_store_outage_with_jobs_in_flight_decides_them_once_it_is_back(
     assert [d["status"] for d in decided] == ["accepted"] * 3, [d["reasons"] for d in decided]
     assert time.monotonic() - back < 20
     with dapi.svc.sessions() as s:
-        assert [s.get(db.Submission, i).attempts for i in ids] == [1, 1, 1]  # the outage used none up
+        assert [s.get(tables.Submission, i).attempts for i in ids] == [1, 1, 1]  # the outage used none up
 
 
 def test_readyz_turns_503_within_5_s_of_the_store_going_down(dapi: Api, s3_server) -> None:
@@ -371,7 +373,7 @@ def test_a_broker_killed_with_jobs_queued_delivers_them_when_it_is_back(
         ids = [dapi.submitted(p.data, n, p.value, key=f"crash-{i}")
                for i, (p, n) in enumerate(zip(dapi.photos, dapi.numbers, strict=True))]  # fmt: skip
         with dapi.svc.sessions() as s:
-            queued = s.scalar(select(func.count()).where(db.Submission.queued_at.is_not(None)))
+            queued = s.scalar(select(func.count()).where(tables.Submission.queued_at.is_not(None)))
         assert queued == len(ids)  # the broker took every job (confirmed) before the answer
         own_broker.kill()
         own_broker.start()
@@ -384,4 +386,4 @@ def test_a_broker_killed_with_jobs_queued_delivers_them_when_it_is_back(
         assert time.monotonic() - back < 30
         assert _events_per_submission(dapi) == dict.fromkeys(ids, 1)
         with dapi.svc.sessions() as s:
-            assert [s.get(db.Submission, i).attempts for i in ids] == [1] * len(ids)
+            assert [s.get(tables.Submission, i).attempts for i in ids] == [1] * len(ids)

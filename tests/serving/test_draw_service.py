@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import draw
-from serving import db, draws, keys, pipeline
+from serving import draws, keys, submissions, tables
 from tests.draw.chain import TestChain
 from tests.serving.helpers import consumers_csv
 from verification import ALREADY_ENTERED
@@ -132,7 +132,7 @@ def test_commit_close_run_and_the_analysts_api(
     with pytest.raises(draws.DrawError, match="already run"):
         draws.run(api.svc, "default", "2026-11", chain.round(row.statement["beacon"]["round"]))
     with api.svc.sessions.begin() as s:  # finding 4: a database edit clears the report; the run gives it back
-        s.get(db.Draw, closed.id).report = None
+        s.get(tables.Draw, closed.id).report = None
     again = draws.run(api.svc, "default", "2026-11", chain.round(row.statement["beacon"]["round"]))
     assert again.to_dict() == report.to_dict()
     public = api.client.get("/v1/draws/2026-11/entries-public", headers=api.analyst)
@@ -180,7 +180,7 @@ def test_after_close_no_decision_enters_and_a_rejected_winner_is_replaced(
     with api.svc.sessions() as s:
         before = {e.consumer_number: e.submission_id for e in draws.eligible(s, "default", "2026-11")}
     assert before[api.numbers[0]] == month["twice-1"]
-    pipeline.reopen(api.svc, month["twice-1"], "chitra", "the reading looks wrong")
+    submissions.reopen(api.svc, month["twice-1"], "chitra", "the reading looks wrong")
     _review(api, month["twice-1"], {"action": "reject", "reason": "wrong meter"})
     with api.svc.sessions() as s:
         after = {e.consumer_number: e.submission_id for e in draws.eligible(s, "default", "2026-11")}
@@ -195,7 +195,7 @@ def test_after_close_no_decision_enters_and_a_rejected_winner_is_replaced(
         assert first_entry not in drawn.standing()[0]
     else:  # reopen and reject a winner for certain
         sid = next(s for s in month.values() if draw.v2.entry_id(s) == drawn.winners[0]["entry"])
-        pipeline.reopen(api.svc, sid, "chitra", "tampering reported")
+        submissions.reopen(api.svc, sid, "chitra", "tampering reported")
         _review(api, sid, {"action": "reject", "reason": "tampering"})
         drawn = draw.v2.Report.from_dict(draws.get(api.svc, "default", "2026-11").report)
         assert drawn.disqualified[0]["entry"] == drawn.winners[0]["entry"]

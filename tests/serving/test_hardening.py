@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from serving import db, keys, webhook_url
+from serving import keys, tables, webhook_url
 from serving.store import StoreUnavailable
 
 from .conftest import Api, bearer, embedded_settings, running_api
@@ -55,7 +55,7 @@ def test_validation_errors_have_one_shape_and_echo_nothing(api: Api, change: dic
     detail = r.json()["detail"]
     assert set(detail) >= {"code", "message"} and isinstance(detail["message"], str)
     assert len(r.content) < 1000  # the 100 KB value is not sent back
-    assert _count(api, db.Submission) == 0
+    assert _count(api, tables.Submission) == 0
 
 
 @pytest.mark.parametrize("key", ["", "k" * 100_000, "has space", "ключ"])
@@ -109,7 +109,7 @@ def test_a_repeated_form_field_is_refused(api: Api) -> None:
     )
     assert r.status_code == 422 and r.json()["detail"]["code"] == "repeated_field"
     assert "typed_reading" in r.json()["detail"]["message"]
-    assert _count(api, db.Submission) == 0
+    assert _count(api, tables.Submission) == 0
 
 
 def _in_script(value: str, zero: int) -> str:
@@ -128,14 +128,14 @@ def test_indian_digit_scripts_are_normalised_and_recorded(api: Api, zero: int, s
     assert body["typed_reading"] == photo.value and body["typed_as"] == typed
     assert body["status"] == "accepted"
     with api.svc.sessions() as s:
-        assert s.get(db.Submission, body["id"]).typed_script == script
+        assert s.get(tables.Submission, body["id"]).typed_script == script
 
 
 @pytest.mark.parametrize("typed", ["๑๒๓๔", "१२34", "¹²³", "\U0001d7cf\U0001d7d0"])
 def test_other_digit_scripts_and_mixtures_are_refused(api: Api, typed: str) -> None:
     r = api.submit(api.photos[0].data, api.numbers[0], typed, key="odd-digits")
     assert r.status_code == 422 and r.json()["detail"]["code"] in ("unsupported_digits", "malformed_reading")
-    assert _count(api, db.Submission) == 0
+    assert _count(api, tables.Submission) == 0
 
 
 def test_submitted_at_is_bounded_by_when_the_service_received_it(tmp_path: Path) -> None:
@@ -148,7 +148,7 @@ def test_submitted_at_is_bounded_by_when_the_service_received_it(tmp_path: Path)
         )
         assert ok.status_code == 202, ok.text
         with api.svc.sessions() as s:
-            sub = s.get(db.Submission, ok.json()["id"])
+            sub = s.get(tables.Submission, ok.json()["id"])
             assert sub.received_at - sub.submitted_at > timedelta(minutes=59)  # both are kept
 
 
@@ -303,7 +303,7 @@ def test_a_key_sees_and_changes_only_its_utilitys_data(api: Api, receiver: Recei
         )
         assert claim.status_code == 422
         with api.svc.sessions() as s:
-            assert s.get(db.Consumer, api.numbers[0]).utility == "default"
+            assert s.get(tables.Consumer, api.numbers[0]).utility == "default"
         # feed: each sees its own decisions
         api.wait(theirs)
         north_feed = api.client.get("/v1/verified", headers=north.billing).json()["events"]
@@ -388,7 +388,7 @@ def test_keys_over_the_api_and_revocation_takes_effect_at_once(api: Api) -> None
 def test_internal_addresses_and_credentials_are_refused(api: Api, url: str) -> None:
     r = api.client.post("/v1/webhooks", headers=api.admin, json={"url": url})
     assert r.status_code == 422 and r.json()["detail"]["code"] == "webhook_url_not_allowed", r.text
-    assert _count(api, db.WebhookEndpoint) == 0
+    assert _count(api, tables.WebhookEndpoint) == 0
 
 
 # Every spelling of an internal address the resolver accepts (issue 22, finding 5).
@@ -487,7 +487,7 @@ def test_a_store_outage_does_not_use_up_attempts_and_jobs_are_decided_after_it(a
     assert time.monotonic() - down_until < 20
     assert [d["status"] for d in decided] == ["accepted"] * 3, [d["reasons"] for d in decided]
     with api.svc.sessions() as s:
-        assert all(s.get(db.Submission, i).attempts == 1 for i in ids)  # the outage counted for nothing
+        assert all(s.get(tables.Submission, i).attempts == 1 for i in ids)  # the outage counted for nothing
 
 
 def test_api_docs_load_without_a_cdn(api: Api) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from review_ui import work
 from review_ui.auth import Reviewer, create_user
-from serving import db
+from serving import tables
 
 from .conftest import embedded_settings, running_api
 from .helpers import Receiver
@@ -51,8 +51,8 @@ def test_the_api_and_the_ui_review_alike(tmp_path: Path) -> None:
         assert not work.claim(api.svc, asha, api_item)
 
         with api.svc.sessions() as s:
-            trail = {a.submission_id: a for a in s.scalars(select(db.ReviewAction))}
-            subs = {i: s.get(db.Submission, i) for i in ids}
+            trail = {a.submission_id: a for a in s.scalars(select(tables.ReviewAction))}
+            subs = {i: s.get(tables.Submission, i) for i in ids}
         assert set(trail) == set(ids)
         for sid, who, value in ((ui_item, "asha", api.photos[0].value), (api_item, "key:test reviewer", api.photos[1].value)):  # fmt: skip
             row = trail[sid]
@@ -90,5 +90,5 @@ def test_a_reviewer_records_a_new_meter_through_the_api(tmp_path: Path) -> None:
             record["readings"][-1]["reading"] == "12.3" and record["readings"][-1]["meter_replaced"] is True
         )
         with api.svc.sessions() as s:
-            row = s.scalar(select(db.ReviewAction).where(db.ReviewAction.submission_id == sid))
+            row = s.scalar(select(tables.ReviewAction).where(tables.ReviewAction.submission_id == sid))
         assert "new meter: 7 digits, 1 decimal(s)" in row.reason

@@ -12,7 +12,7 @@ import pytest
 from meterdata.importer import import_photos
 from meterdata.manifest import load_manifest
 from meterdata.synth.meter_type import MeterType
-from serving.models import read_served, sha256_file, write_served
+from serving.served_models import read_served, sha256_file, write_served
 from tests.serving.conftest import embedded_settings, running_api
 from vision.ocr.model import WEIGHTS
 
@@ -43,7 +43,7 @@ def test_importing_photos_and_readings(tmp_path: Path) -> None:
 
 
 def test_a_shadow_reader_reads_beside_without_deciding(tmp_path: Path) -> None:
-    from serving import db
+    from serving import tables
     from serving.shadow import report
 
     with running_api(embedded_settings(tmp_path)) as api:
@@ -56,7 +56,7 @@ def test_a_shadow_reader_reads_beside_without_deciding(tmp_path: Path) -> None:
         body = api.wait(api.submitted(api.photos[0].data, api.numbers[0], api.photos[0].value))
         assert body["status"] == "accepted"
         with api.svc.sessions() as s:
-            reading = s.get(db.Submission, body["id"]).reading
+            reading = s.get(tables.Submission, body["id"]).reading
         assert reading["reader_version"] == "shipped" and reading["shadow"]["version"] == "7"
         summary = report(api.svc, tmp_path / "shadow")
         assert (

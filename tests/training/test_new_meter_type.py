@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from meterdata.synth.meter_type import MeterType
-from serving.models import CHECK_S, read_served
+from serving.served_models import CHECK_S, read_served
 from tests.serving.conftest import embedded_settings, running_api
 from training import finetune_reader, testsets
 
@@ -93,9 +93,9 @@ def test_a_new_meter_type_is_learnt_gated_promoted_and_served_without_restart(
     with running_api(embedded_settings(root)) as api:  # a running service: tasks in this process
         first = api.wait(api.submitted(api.photos[0].data, api.numbers[0], api.photos[0].value, key="m1"))
         with api.svc.sessions() as s:
-            from serving import db
+            from serving import tables
 
-            assert s.get(db.Submission, first["id"]).reading["reader_version"] == "shipped"
+            assert s.get(tables.Submission, first["id"]).reading["reader_version"] == "shipped"
 
         good = _train(tmp_path, "good", 'epochs = 12\nmeter_types = ["acme.toml"]\n')
         assert good["version"] == "1"
@@ -136,7 +136,7 @@ def test_a_new_meter_type_is_learnt_gated_promoted_and_served_without_restart(
         time.sleep(CHECK_S + 0.5)  # the running service looks at served.json every CHECK_S seconds
         second = api.wait(api.submitted(api.photos[1].data, api.numbers[1], api.photos[1].value, key="m2"))
         with api.svc.sessions() as s:
-            assert s.get(db.Submission, second["id"]).reading["reader_version"] == "1"
+            assert s.get(tables.Submission, second["id"]).reading["reader_version"] == "1"
         assert second["status"] == "accepted"  # and it still reads the old meters
         listed = _cli("models", "list", env=env)
         assert "v1" in listed.stdout and "SERVED" in listed.stdout

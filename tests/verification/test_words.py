@@ -20,7 +20,10 @@ def _codes_the_rules_give() -> set[str]:
             re.findall(r'return\s*\(?\s*"([a-z_]+)",\s*f?"', text)
         )  # explain_mismatch's (code, message)
     codes.update(
-        re.findall(r'"code": "([a-z_]+)"', (ROOT / "serving" / "pipeline.py").read_text())
+        re.findall(
+            r'"code": "([a-z_]+)"',
+            "".join(p.read_text() for p in (ROOT / "serving" / "submissions").glob("*.py")),
+        )
     )  # reopened
     return codes
 

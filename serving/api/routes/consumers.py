@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Query, UploadFile
 from sqlalchemy import select
 
-from ... import db
+from ... import tables
 from ...consumers import CONSUMER_NUMBER, CsvImportError, import_csv
 from ..deps import AnyKey, ImportKey, ServiceDep, SessionDep, acting_for, error
 from ..schemas import ConsumerReadingsOut, ImportOut, PastReadingOut
@@ -64,11 +64,13 @@ def import_consumers(
 )
 def consumer_readings(number: str, session: SessionDep, key: AnyKey) -> ConsumerReadingsOut:
     """The consumer's meter and verified readings (imported history and accepted submissions), oldest first."""
-    consumer = session.get(db.Consumer, number) if CONSUMER_NUMBER.match(number) else None
+    consumer = session.get(tables.Consumer, number) if CONSUMER_NUMBER.match(number) else None
     if consumer is None or not key.sees(consumer.utility):
         raise error(404, "unknown_consumer", f"no consumer {number[:40]}")
     rows = session.scalars(
-        select(db.PastReading).where(db.PastReading.consumer_number == number).order_by(db.PastReading.on)
+        select(tables.PastReading)
+        .where(tables.PastReading.consumer_number == number)
+        .order_by(tables.PastReading.on)
     ).all()
     return ConsumerReadingsOut(
         consumer_number=consumer.number, meter_digits=consumer.meter_digits, meter_decimals=consumer.meter_decimals,

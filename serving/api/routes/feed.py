@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy import select
 
-from ... import db
+from ... import tables
 from ...delivery import event_body
 from ..deps import BillingKey, SessionDep, error
 from ..schemas import EventOut, FeedOut
@@ -32,9 +32,9 @@ def verified_feed(
     cursor = int(after) if after.isascii() and after.isdigit() else -1  # the feed's own cursors: ASCII digits
     if not 0 <= cursor <= MAX_CURSOR:  # event sequence numbers are 64-bit integers
         raise error(422, "bad_cursor", "after must be a cursor this feed returned")
-    query = select(db.Event).where(db.Event.seq > cursor)
+    query = select(tables.Event).where(tables.Event.seq > cursor)
     if key.utility is not None:  # a utility's feed holds its own decisions only (an operator's: all)
-        query = query.where(db.Event.utility == key.utility)
-    events = session.scalars(query.order_by(db.Event.seq).limit(limit)).all()
+        query = query.where(tables.Event.utility == key.utility)
+    events = session.scalars(query.order_by(tables.Event.seq).limit(limit)).all()
     out = [EventOut(**json.loads(event_body(e))) for e in events]
     return FeedOut(events=out, next_cursor=str(events[-1].seq if events else cursor))

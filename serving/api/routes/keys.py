@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ... import db, keys
+from ... import keys, tables
 from ..deps import AdminKey, SessionDep, acting_for, error
 from ..schemas import KeyIn, KeyOut
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
 
 
-def _out(row: db.ApiKey, key: str | None = None) -> KeyOut:
+def _out(row: tables.ApiKey, key: str | None = None) -> KeyOut:
     return KeyOut(
         id=row.id, name=row.name, scopes=row.scopes.split(), utility=row.utility,
         created_at=row.created_at.isoformat(),
@@ -34,7 +34,7 @@ def create_key(body: KeyIn, session: SessionDep, key: AdminKey) -> KeyOut:
     except ValueError as e:
         raise error(422, "bad_scopes", str(e)[:200]) from None
     session.commit()
-    return _out(session.get(db.ApiKey, made.split("_")[1]), made)
+    return _out(session.get(tables.ApiKey, made.split("_")[1]), made)
 
 
 @router.get("", response_model=list[KeyOut])

@@ -18,7 +18,7 @@ from verification import Reading, ReviewRefused
 from verification.scripts import ScriptRefused, to_ascii
 from vision.image import ImageError, exif_taken, read_header, sniff_format
 
-from ... import db, metrics, pipeline, tasks
+from ... import metrics, submissions, tables, tasks
 from ...consumers import CONSUMER_NUMBER
 from ..deps import AnyKey, BillingKey, ReviewerKey, ServiceDep, SessionDep, SingleValuedForm, error
 from ..schemas import SubmissionOut
@@ -115,7 +115,7 @@ def create_submission(
     if not CHANNEL.match(channel):
         raise error(422, "bad_channel", "channel is 1-20 lower-case letters, digits, '_' or '-'")
     when = _parse_submitted_at(submitted_at, timedelta(hours=svc.settings.submitted_at_max_age_h))
-    data = _read_photo(photo, svc.settings.max_photo_bytes)
+    data, fmt = _read_photo(photo, svc.settings.max_photo_bytes)
     digest = hashlib.sha256(data).hexdigest()
     request_hash = hashlib.sha256(
         "\x1f".join((consumer_number, str(typed), submitted_at or "", channel, digest)).encode()
@@ -124,18 +124,18 @@ def create_submission(
     existing = _replay(session, key.key_id, idempotency_key, request_hash, response)
     if existing is not None:
         return existing
-    consumer = session.get(db.Consumer, consumer_number)
+    consumer = session.get(tables.Consumer, consumer_number)
     if consumer is None or not key.sees(consumer.utility):  # another utility's consumer is unknown here
         metrics.REJECTED_UPLOADS.labels("unknown_consumer").inc()
         raise error(422, "unknown_consumer", f"no consumer {consumer_number}; import consumers first")
 
     svc.store.put(data, photo.content_type or "application/octet-stream")  # StoreUnavailable -> 503
-    sub = db.Submission(
+    sub = tables.Submission(
         id=str(uuid.uuid4()), utility=consumer.utility, consumer_number=consumer_number,
         typed_reading=str(typed), typed_as=None if script == "ascii" else typed_reading, typed_script=script,
         submitted_at=when, channel=channel, api_key_id=key.key_id, idempotency_key=idempotency_key,
         request_hash=request_hash, photo_sha256=digest, photo_size=len(data),
-        photo_type=sniff_format(data) or "?", photo_taken=exif_taken(data), queued_at=db.utcnow(),
+        photo_type=fmt, photo_taken=exif_taken(data), queued_at=tables.utcnow(),
     )  # fmt: skip
     session.add(sub)
     try:
@@ -149,11 +149,12 @@ def create_submission(
     tasks.queue_submission(svc, sub.id)  # if the broker is down, the sweeper queues it once it is back
     metrics.SUBMISSIONS.labels(channel).inc()
     response.headers["Location"] = f"/v1/submissions/{sub.id}"
-    return SubmissionOut(**pipeline.submission_view(sub))
+    return SubmissionOut(**submissions.submission_view(sub))
 
 
-def _read_photo(photo: UploadFile, limit: int) -> bytes:
-    """The photo's bytes, if they are an image of the type declared; refused (stored nowhere) if not."""
+def _read_photo(photo: UploadFile, limit: int) -> tuple[bytes, str]:
+    """The photo's bytes and format, if they are an image of the type declared; refused (stored nowhere) if
+    not."""
     content_type = (photo.content_type or "").split(";")[0].strip().lower()
     if content_type not in PHOTO_TYPES:
         metrics.REJECTED_UPLOADS.labels("unsupported_media_type").inc()
@@ -183,15 +184,15 @@ def _read_photo(photo: UploadFile, limit: int) -> bytes:
         status, code = _HEADER_REFUSALS.get(e.reason, (415, "corrupt_image"))
         metrics.REJECTED_UPLOADS.labels(code).inc()
         raise error(status, code, f"the photo cannot be used: {e}") from None
-    return data
+    return data, found
 
 
 def _replay(
     session, key_id: str, idempotency_key: str, request_hash: str, response: Response
 ) -> SubmissionOut | None:
     sub = session.scalar(
-        select(db.Submission).where(
-            db.Submission.api_key_id == key_id, db.Submission.idempotency_key == idempotency_key
+        select(tables.Submission).where(
+            tables.Submission.api_key_id == key_id, tables.Submission.idempotency_key == idempotency_key
         )
     )
     if sub is None:
@@ -200,7 +201,7 @@ def _replay(
         raise error(409, "idempotency_conflict", "this Idempotency-Key was used for a different submission")
     response.headers["Idempotent-Replayed"] = "true"
     response.headers["Location"] = f"/v1/submissions/{sub.id}"
-    return SubmissionOut(**pipeline.submission_view(sub))
+    return SubmissionOut(**submissions.submission_view(sub))
 
 
 @router.get(
@@ -208,10 +209,10 @@ def _replay(
 )
 def get_submission(submission_id: uuid.UUID, session: SessionDep, key: AnyKey) -> SubmissionOut:
     """Status, reading, decision with every reason, and the lucky-draw flag."""
-    sub = session.get(db.Submission, str(submission_id))
+    sub = session.get(tables.Submission, str(submission_id))
     if sub is None or not key.sees(sub.utility):
         raise error(404, "not_found", "no such submission")
-    return SubmissionOut(**pipeline.submission_view(sub))
+    return SubmissionOut(**submissions.submission_view(sub))
 
 
 class MeterSpec(BaseModel):
@@ -248,7 +249,7 @@ def review_submission(
     key: ReviewerKey,
 ) -> SubmissionOut:
     """Settle a submission that needs review: accept it with the reading the photo shows, or reject it."""
-    sub = session.get(db.Submission, str(submission_id))
+    sub = session.get(tables.Submission, str(submission_id))
     if sub is None or not key.sees(sub.utility):
         raise error(404, "not_found", "no such submission")
     value = None
@@ -259,15 +260,15 @@ def review_submission(
             raise error(422, "malformed_reading", str(e)) from None
     try:
         new_meter = (body.new_meter.digits, body.new_meter.decimals) if body.new_meter else None
-        pipeline.settle(svc, str(submission_id), f"key:{key.name}", value, body.reason, body.rollover,
+        submissions.settle(svc, str(submission_id), f"key:{key.name}", value, body.reason, body.rollover,
                         utility=key.utility, new_meter=new_meter)  # fmt: skip
     except LookupError:
         raise error(404, "not_found", "no such submission") from None
-    except pipeline.ItemClaimed as e:  # a reviewer in the UI is on it
+    except submissions.ItemClaimed as e:  # a reviewer in the UI is on it
         raise error(409, "claimed", str(e)) from None
     except ReviewRefused as e:  # the reading cannot be right for this meter and its history
         raise error(422, e.code, str(e)) from None
     except ValueError as e:
         raise error(409, "not_in_review", str(e)) from None
     with svc.sessions() as s:
-        return SubmissionOut(**pipeline.submission_view(s.get(db.Submission, str(submission_id))))
+        return SubmissionOut(**submissions.submission_view(s.get(tables.Submission, str(submission_id))))

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from sqlalchemy import select
 
-from ... import db, delivery, webhook_url
+from ... import delivery, tables, webhook_url
 from ..deps import AdminKey, RowId, ServiceDep, SessionDep, acting_for, error
 from ..schemas import DeliveryOut, WebhookIn, WebhookOut
 
@@ -31,20 +31,22 @@ def register_webhook(body: WebhookIn, svc: ServiceDep, session: SessionDep, key:
         webhook_url.check(body.url, svc.settings.webhook_allowed_hosts)
     except webhook_url.UnsafeUrl as e:
         raise error(422, "webhook_url_not_allowed", str(e)) from None
-    endpoint = db.WebhookEndpoint(utility=utility, url=body.url, secret="whsec_" + secrets.token_urlsafe(32))
+    endpoint = tables.WebhookEndpoint(
+        utility=utility, url=body.url, secret="whsec_" + secrets.token_urlsafe(32)
+    )
     session.add(endpoint)
     session.commit()
     return WebhookOut(id=endpoint.id, utility=utility, url=endpoint.url, active=True, secret=endpoint.secret)
 
 
 def _endpoints(key):
-    q = select(db.WebhookEndpoint)
-    return q if key.utility is None else q.where(db.WebhookEndpoint.utility == key.utility)
+    q = select(tables.WebhookEndpoint)
+    return q if key.utility is None else q.where(tables.WebhookEndpoint.utility == key.utility)
 
 
 @router.get("/webhooks", response_model=list[WebhookOut])
 def list_webhooks(session: SessionDep, key: AdminKey) -> list[WebhookOut]:
-    rows = session.scalars(_endpoints(key).order_by(db.WebhookEndpoint.id)).all()
+    rows = session.scalars(_endpoints(key).order_by(tables.WebhookEndpoint.id)).all()
     return [WebhookOut(id=e.id, utility=e.utility, url=e.url, active=e.active) for e in rows]
 
 
@@ -53,14 +55,14 @@ def list_webhooks(session: SessionDep, key: AdminKey) -> list[WebhookOut]:
 )
 def deactivate_webhook(endpoint_id: RowId, session: SessionDep, key: AdminKey) -> None:
     """Stop sending new events to an endpoint (what is already in the outbox stays there)."""
-    endpoint = session.get(db.WebhookEndpoint, endpoint_id)
+    endpoint = session.get(tables.WebhookEndpoint, endpoint_id)
     if endpoint is None or not key.sees(endpoint.utility):
         raise error(404, "not_found", "no such webhook endpoint")
     endpoint.active = False
     session.commit()
 
 
-def _out(d: db.Delivery, event_id: str) -> DeliveryOut:
+def _out(d: tables.Delivery, event_id: str) -> DeliveryOut:
     return DeliveryOut(
         id=d.id, event_id=event_id, event_seq=d.event_seq, endpoint_id=d.endpoint_id, attempts=d.attempts,
         delivered_at=d.delivered_at.isoformat() if d.delivered_at else None,
@@ -77,16 +79,18 @@ def list_outbox(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[DeliveryOut]:
     """Deliveries: pending (not yet acknowledged), failing (pending after a failed try), delivered, or all."""
-    q = select(db.Delivery, db.Event.id).join(db.Event, db.Event.seq == db.Delivery.event_seq)
+    q = select(tables.Delivery, tables.Event.id).join(
+        tables.Event, tables.Event.seq == tables.Delivery.event_seq
+    )
     if key.utility is not None:
-        q = q.where(db.Event.utility == key.utility)
+        q = q.where(tables.Event.utility == key.utility)
     if state in ("pending", "failing"):
-        q = q.where(db.Delivery.delivered_at.is_(None))
+        q = q.where(tables.Delivery.delivered_at.is_(None))
     if state == "failing":
-        q = q.where(db.Delivery.attempts > 0)
+        q = q.where(tables.Delivery.attempts > 0)
     if state == "delivered":
-        q = q.where(db.Delivery.delivered_at.is_not(None))
-    rows = session.execute(q.order_by(db.Delivery.id).limit(limit)).all()
+        q = q.where(tables.Delivery.delivered_at.is_not(None))
+    rows = session.execute(q.order_by(tables.Delivery.id).limit(limit)).all()
     return [_out(d, event_id) for d, event_id in rows]
 
 
@@ -97,11 +101,11 @@ def list_outbox(
 )
 def replay_delivery(delivery_id: RowId, svc: ServiceDep, session: SessionDep, key: AdminKey) -> DeliveryOut:
     """Send a delivery again now, even if it was delivered before (the receiver deduplicates by event id)."""
-    row = session.get(db.Delivery, delivery_id)
-    if row is None or not key.sees(session.get(db.WebhookEndpoint, row.endpoint_id).utility):
+    row = session.get(tables.Delivery, delivery_id)
+    if row is None or not key.sees(session.get(tables.WebhookEndpoint, row.endpoint_id).utility):
         raise error(404, "not_found", "no such delivery")
     if not delivery.replay(svc, delivery_id):
         raise error(404, "not_found", "no such delivery")
     with svc.sessions() as s:
-        d = s.get(db.Delivery, delivery_id)
-        return _out(d, s.get(db.Event, d.event_seq).id)
+        d = s.get(tables.Delivery, delivery_id)
+        return _out(d, s.get(tables.Event, d.event_seq).id)

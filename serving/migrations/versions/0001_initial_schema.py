@@ -8,7 +8,7 @@ Create Date: 2026-11-24 08:37:17.237477
 import sqlalchemy as sa
 from alembic import op
 
-import serving.db
+import serving.tables
 
 revision = "0001"
 down_revision = None
@@ -24,8 +24,8 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("secret_hash", sa.String(length=64), nullable=False),
         sa.Column("scopes", sa.String(length=100), nullable=False),
-        sa.Column("created_at", serving.db.UTCDateTime(), nullable=False),
-        sa.Column("revoked_at", serving.db.UTCDateTime(), nullable=True),
+        sa.Column("created_at", serving.tables.UTCDateTime(), nullable=False),
+        sa.Column("revoked_at", serving.tables.UTCDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_keys")),
     )
     op.create_table(
@@ -35,7 +35,7 @@ def upgrade() -> None:
         sa.Column("meter_decimals", sa.SmallInteger(), nullable=False),
         sa.Column("sanctioned_load_kw", sa.Float(), nullable=False),
         sa.Column("utility", sa.String(length=32), nullable=False),
-        sa.Column("created_at", serving.db.UTCDateTime(), nullable=False),
+        sa.Column("created_at", serving.tables.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("number", name=op.f("pk_consumers")),
     )
     op.create_table(
@@ -44,7 +44,7 @@ def upgrade() -> None:
         sa.Column("url", sa.String(length=500), nullable=False),
         sa.Column("secret", sa.String(length=100), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("created_at", serving.db.UTCDateTime(), nullable=False),
+        sa.Column("created_at", serving.tables.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_endpoints")),
     )
     op.create_table(
@@ -71,8 +71,8 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("consumer_number", sa.String(length=32), nullable=False),
         sa.Column("typed_reading", sa.String(length=24), nullable=False),
-        sa.Column("submitted_at", serving.db.UTCDateTime(), nullable=False),
-        sa.Column("received_at", serving.db.UTCDateTime(), nullable=False),
+        sa.Column("submitted_at", serving.tables.UTCDateTime(), nullable=False),
+        sa.Column("received_at", serving.tables.UTCDateTime(), nullable=False),
         sa.Column("channel", sa.String(length=20), nullable=False),
         sa.Column("api_key_id", sa.String(length=16), nullable=False),
         sa.Column("idempotency_key", sa.String(length=100), nullable=False),
@@ -82,8 +82,8 @@ def upgrade() -> None:
         sa.Column("photo_type", sa.String(length=10), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("updated_at", serving.db.UTCDateTime(), nullable=False),
-        sa.Column("decided_at", serving.db.UTCDateTime(), nullable=True),
+        sa.Column("updated_at", serving.tables.UTCDateTime(), nullable=False),
+        sa.Column("decided_at", serving.tables.UTCDateTime(), nullable=True),
         sa.Column("reading", sa.JSON(), nullable=True),
         sa.Column("decision", sa.JSON(), nullable=True),
         sa.Column("verified_reading", sa.String(length=24), nullable=True),
@@ -108,7 +108,7 @@ def upgrade() -> None:
         sa.Column("type", sa.String(length=40), nullable=False),
         sa.Column("submission_id", sa.String(length=36), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
-        sa.Column("created_at", serving.db.UTCDateTime(), nullable=False),
+        sa.Column("created_at", serving.tables.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["submission_id"], ["submissions.id"], name=op.f("fk_events_submission_id_submissions")
         ),
@@ -132,9 +132,9 @@ def upgrade() -> None:
         sa.Column("event_seq", sa.Integer(), nullable=False),
         sa.Column("endpoint_id", sa.Integer(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("next_attempt_at", serving.db.UTCDateTime(), nullable=False),
-        sa.Column("lease_until", serving.db.UTCDateTime(), nullable=True),
-        sa.Column("delivered_at", serving.db.UTCDateTime(), nullable=True),
+        sa.Column("next_attempt_at", serving.tables.UTCDateTime(), nullable=False),
+        sa.Column("lease_until", serving.tables.UTCDateTime(), nullable=True),
+        sa.Column("delivered_at", serving.tables.UTCDateTime(), nullable=True),
         sa.Column("last_status", sa.Integer(), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(

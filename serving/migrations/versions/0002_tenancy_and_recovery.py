@@ -8,7 +8,7 @@ Create Date: 2026-11-26 01:40:00
 import sqlalchemy as sa
 from alembic import op
 
-import serving.db
+import serving.tables
 
 revision = "0002"
 down_revision = "0001"
@@ -26,8 +26,8 @@ def upgrade() -> None:
         t.add_column(sa.Column("typed_as", sa.String(64), nullable=True))
         t.add_column(sa.Column("typed_script", sa.String(24), nullable=False, server_default="ascii"))
         t.add_column(sa.Column("photo_taken", sa.String(40), nullable=True))
-        t.add_column(sa.Column("queued_at", serving.db.UTCDateTime(), nullable=True))
-        t.add_column(sa.Column("lease_until", serving.db.UTCDateTime(), nullable=True))
+        t.add_column(sa.Column("queued_at", serving.tables.UTCDateTime(), nullable=True))
+        t.add_column(sa.Column("lease_until", serving.tables.UTCDateTime(), nullable=True))
         t.create_index("ix_submissions_utility_status", ["utility", "status"])
     op.execute(
         "UPDATE submissions SET utility = "

@@ -8,7 +8,7 @@ Create Date: 2026-11-26 02:00:00
 import sqlalchemy as sa
 from alembic import op
 
-import serving.db
+import serving.tables
 
 revision = "0003"
 down_revision = "0002"
@@ -30,9 +30,9 @@ def upgrade() -> None:
         sa.Column("window_opens", sa.String(40), nullable=False),
         sa.Column("entries_csv", sa.Text(), nullable=True),
         sa.Column("entries_sha256", sa.String(64), nullable=True),
-        sa.Column("closed_at", serving.db.UTCDateTime(), nullable=True),
+        sa.Column("closed_at", serving.tables.UTCDateTime(), nullable=True),
         sa.Column("report", sa.JSON(), nullable=True),
-        sa.Column("run_at", serving.db.UTCDateTime(), nullable=True),
+        sa.Column("run_at", serving.tables.UTCDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_draws")),
         sa.UniqueConstraint("utility", "month", name="uq_draws_utility_month"),
     )

@@ -8,7 +8,7 @@ Create Date: 2026-11-26 02:30:00
 import sqlalchemy as sa
 from alembic import op
 
-import serving.db
+import serving.tables
 
 revision = "0004"
 down_revision = "0003"
@@ -25,8 +25,8 @@ def upgrade() -> None:
         sa.Column("role", sa.String(16), nullable=False),
         sa.Column("utility", sa.String(32), nullable=False),
         sa.Column("session_epoch", sa.Integer(), nullable=False),
-        sa.Column("created_at", serving.db.UTCDateTime(), nullable=False),
-        sa.Column("disabled_at", serving.db.UTCDateTime(), nullable=True),
+        sa.Column("created_at", serving.tables.UTCDateTime(), nullable=False),
+        sa.Column("disabled_at", serving.tables.UTCDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("username", name=op.f("uq_users_username")),
     )
@@ -42,7 +42,7 @@ def upgrade() -> None:
         sa.Column("reason", sa.String(500), nullable=False),
         sa.Column("reader_value", sa.String(24), nullable=True),
         sa.Column("typed", sa.String(24), nullable=True),
-        sa.Column("at", serving.db.UTCDateTime(), nullable=False),
+        sa.Column("at", serving.tables.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["submission_id"], ["submissions.id"], name=op.f("fk_review_actions_submission_id_submissions")
         ),  # fmt: skip
@@ -53,7 +53,7 @@ def upgrade() -> None:
     with op.batch_alter_table("submissions") as t:
         t.add_column(sa.Column("review_reasons", sa.String(300), nullable=True))
         t.add_column(sa.Column("claimed_by", sa.String(64), nullable=True))
-        t.add_column(sa.Column("claim_until", serving.db.UTCDateTime(), nullable=True))
+        t.add_column(sa.Column("claim_until", serving.tables.UTCDateTime(), nullable=True))
         t.add_column(sa.Column("skipped_by", sa.String(64), nullable=True))
         t.add_column(sa.Column("revision", sa.Integer(), nullable=False, server_default="0"))
         t.drop_index("ix_submissions_utility_status")

@@ -8,7 +8,7 @@ Create Date: 2026-12-05 21:00:00
 import sqlalchemy as sa
 from alembic import op
 
-import serving.db
+import serving.tables
 
 revision = "0005"
 down_revision = "0004"
@@ -25,7 +25,7 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(16), nullable=False),
         sa.Column("utility", sa.String(32), nullable=True),
         sa.Column("form_token", sa.String(64), nullable=False),
-        sa.Column("at", serving.db.UTCDateTime(), nullable=False),
+        sa.Column("at", serving.tables.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sign_in_attempts")),
         sa.UniqueConstraint("form_token", name=op.f("uq_sign_in_attempts_form_token")),
     )
