@@ -1,6 +1,6 @@
 """Accuracy of the meter reader on images it never saw, next to tesseract, ssocr and rapidocr.
 
-    python bench/accuracy.py [--synth-n 400] [--strips 400] [--engines tesseract,ssocr,rapidocr]
+    python -m bench.accuracy [--synth-n 400] [--strips 400] [--engines tesseract,ssocr,rapidocr]
 
 1. Real digits: counter strips of 6 settled digits, each strip from one meter of the meter-digits *test*
    split (meters never seen in training). Every engine reads the same strips.
@@ -20,25 +20,22 @@ confidence, coverage and precision; confirmation rates for typed verification.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.engines.others import ENGINES  # noqa: E402
-from bench.typing_mistakes import KINDS, mistake, with_point  # noqa: E402
-from meterdata.manifest import load_manifest  # noqa: E402
-from meterdata.strips import DigitCrops, nearest_digits  # noqa: E402
-from meterdata.synth import generate  # noqa: E402
-from vision.geometry import on_display, rectify  # noqa: E402
-from vision.locate import digit_run  # noqa: E402
-from vision.reader import CRNN_DOUBT, MeterReader  # noqa: E402
-from vision.reading import Meter  # noqa: E402
-from vision.verify import MATCH_AT, combine, typed_posterior, typed_strings  # noqa: E402
+from bench.engines.others import ENGINES
+from bench.typing_mistakes import KINDS, mistake, with_point
+from meterdata.manifest import load_manifest
+from meterdata.strips import DigitCrops, nearest_digits
+from meterdata.synth import generate
+from vision.geometry import on_display, rectify
+from vision.locate import digit_run
+from vision.reader import CRNN_DOUBT, MeterReader
+from vision.reading import Meter
+from vision.verify import MATCH_AT, combine, typed_posterior, typed_strings
 
 REPO = Path(__file__).resolve().parents[1]
 AUTO_ACCEPT = 0.9
@@ -90,7 +87,7 @@ def main() -> None:
     print(f"1. Real digits: {args.strips} strips of 6 settled digits from meter-digits test meters (unseen)")
     strips, truths = real_strips(args.strips, args.seed)
     served = MeterReader()
-    reader, general, meter = served.reader, served.locator.recognizer, served.meter_recognizer
+    reader, general, meter = served.crnn, served.locator.recognizer, served.meter_recognizer
     seconds = [reader.read(s) for s in tqdm(strips, desc="CRNN", leave=False)]
     print(row("meterverify CRNN", [r.digits for r in seconds], truths))
     lines = [general.read([s])[0] for s in tqdm(strips, desc="PP-OCRv4", leave=False)]

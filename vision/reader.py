@@ -117,7 +117,7 @@ class MeterReader:
         """``reader_weights``: our CRNN's ONNX file (a promoted version; default the shipped one)."""
         self.version = version
         self.detector = DisplayDetector()
-        self.reader = DigitReader(reader_weights) if reader_weights else DigitReader()
+        self.crnn = DigitReader(reader_weights) if reader_weights else DigitReader()  # our own digit reader
         self.locator = Locator(TextDetector(), TextRecognizer())
         # PP-OCRv4 fine-tuned on meter strips reads the chosen register; the general one finds it (it still
         # knows letters: serial numbers, labels, dates). Absent, the general one reads too.
@@ -271,7 +271,7 @@ class MeterReader:
     def _own_reading(self, photo: Photo, found: DisplayQuad) -> Own:
         """Our display detector and CRNN alone (the reader before PP-OCRv4 joined it)."""
         image, quad = self._source_for(photo, found.quad)
-        strip = self.reader.read(rectify(image, quad, INPUT_HEIGHT))
+        strip = self.crnn.read(rectify(image, quad, INPUT_HEIGHT))
         flags = check_strip(rectify(image, quad, 2 * INPUT_HEIGHT))
         scale = photo.width / image.shape[1]
         raw = (
@@ -337,7 +337,7 @@ class MeterReader:
         """The reading of a chosen region: digits, confidences, mode, quality, the second opinion."""
         image, quad = self._source_for(photo, region.quad)
         flags = check_strip(rectify(image, quad, 2 * INPUT_HEIGHT))
-        second = self.reader.read(rectify(image, quad, INPUT_HEIGHT))
+        second = self.crnn.read(rectify(image, quad, INPUT_HEIGHT))
         if self.meter_recognizer is not None and region.digits:
             region.meter_line = self.meter_recognizer.read([region.strip])[0]
         digits, confidences, decimals, rolling = self.settle_digits(
