@@ -124,12 +124,22 @@ def main(args: argparse.Namespace) -> int:
 
     try:
         subprocess.run([meterverify(), "db", "upgrade"], env=env, check=True, stdout=log, stderr=log)
-        billing = subprocess.run([meterverify(), "keys", "create", "--scope", "billing", "--name", "load"], env=env,
-                                 check=True, capture_output=True, text=True).stdout.strip()  # fmt: skip
+        billing = subprocess.run(
+            [meterverify(), "keys", "create", "--scope", "billing", "--name", "load"],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
         photos, csv = make_photos(args.distinct)
         (work / "consumers.csv").write_text(csv)
-        subprocess.run([meterverify(), "consumers", "import", str(work / "consumers.csv")],
-                       env=env, check=True, stdout=log, stderr=log)  # fmt: skip
+        subprocess.run(
+            [meterverify(), "consumers", "import", str(work / "consumers.csv")],
+            env=env,
+            check=True,
+            stdout=log,
+            stderr=log,
+        )
         start("serve", "--no-demo", "--port", str(port))
         workers = "in the API process" if args.embedded else f"{args.workers} workers"
         if not args.embedded:
@@ -140,8 +150,13 @@ def main(args: argparse.Namespace) -> int:
         receiver = None
         if args.receiver_delay:
             receiver = Receiver(delay=args.receiver_delay).start()
-            admin = subprocess.run([meterverify(), "keys", "create", "--scope", "admin", "--name", "load-admin"],
-                                   env=env, check=True, capture_output=True, text=True).stdout.strip()  # fmt: skip
+            admin = subprocess.run(
+                [meterverify(), "keys", "create", "--scope", "admin", "--name", "load-admin"],
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout.strip()
             r = httpx.post(
                 f"{base}/v1/webhooks",
                 headers={"Authorization": f"Bearer {admin}"},
@@ -150,8 +165,17 @@ def main(args: argparse.Namespace) -> int:
             r.raise_for_status()
             receiver.secret = r.json()["secret"]
             if not args.embedded:
-                start("worker", "--queue", "webhooks", "--pool", "threads", "--concurrency", "16",
-                      "--loglevel", "WARNING")  # fmt: skip
+                start(
+                    "worker",
+                    "--queue",
+                    "webhooks",
+                    "--pool",
+                    "threads",
+                    "--concurrency",
+                    "16",
+                    "--loglevel",
+                    "WARNING",
+                )
             print(f"webhook receiver answering after {args.receiver_delay:g} s")
         time.sleep(2)  # workers connect
         rate = f"at {args.rate:g}/s" if args.rate else "as fast as taken"
@@ -228,9 +252,12 @@ def post_all(
                     time.sleep(max(0.0, start + i / args.rate - time.monotonic()))
                 data, number, value = photos[i % len(photos)]
                 at, t0 = datetime.now(UTC), time.perf_counter()
-                r = http.post("/v1/submissions", headers={"Idempotency-Key": f"load-{i}"},
-                              files={"photo": ("m.jpg", data, "image/jpeg")},
-                              data={"consumer_number": number, "typed_reading": value})  # fmt: skip
+                r = http.post(
+                    "/v1/submissions",
+                    headers={"Idempotency-Key": f"load-{i}"},
+                    files={"photo": ("m.jpg", data, "image/jpeg")},
+                    data={"consumer_number": number, "typed_reading": value},
+                )
                 if r.status_code != 202:
                     raise RuntimeError(f"submission {i}: {r.status_code} {r.text[:200]}")
                 sent[r.json()["id"]] = (at, time.perf_counter() - t0)
@@ -277,20 +304,26 @@ def report(sent: dict, decided: dict, engine) -> int:
     reader_ms = [(json.loads(r) if isinstance(r, str) else r).get("ms") or 0 for r in readings]
     waiting = len(sent) - len(decided)  # stored, not yet decided when --timeout ran out
     print(f"\nthroughput: {len(decided) / span:.1f} photos/s decided ({len(decided)} in {span:.1f} s)")
-    print(f"submit-to-decision: p50 {statistics.median(latencies) * 1000:.0f} ms, "
-          f"p95 {latencies[int(0.95 * (len(latencies) - 1))] * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms")  # fmt: skip
+    print(
+        f"submit-to-decision: p50 {statistics.median(latencies) * 1000:.0f} ms, "
+        f"p95 {latencies[int(0.95 * (len(latencies) - 1))] * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms"
+    )
     print(
         f"API answer (202): p50 {statistics.median(api_ms):.0f} ms, p95 {api_ms[int(0.95 * (len(api_ms) - 1))]:.0f} ms"
     )
     cores = os.cpu_count() or 1
     budget = cores * span / max(1, len(decided)) * 1000
     reader = statistics.mean(reader_ms) if reader_ms else 0.0
-    print(f"per decision: {budget:.0f} ms of CPU on {cores} cores, of which the reader {reader:.0f} ms "
-          f"(mean of its own timing); the rest, {budget - reader:.0f} ms, is everything else on the machine")  # fmt: skip
+    print(
+        f"per decision: {budget:.0f} ms of CPU on {cores} cores, of which the reader {reader:.0f} ms "
+        f"(mean of its own timing); the rest, {budget - reader:.0f} ms, is everything else on the machine"
+    )
     print(f"decisions: {statuses}")
     ok = rows == len(sent) and events[0] == events[1] == final
-    print(f"loss check: {len(sent)} accepted by the API, {rows} stored, {len(decided)} decided, "
-          f"{events[0]} events for {final} final decisions -> {'nothing lost' if ok else 'LOST OR DUPLICATED'}")  # fmt: skip
+    print(
+        f"loss check: {len(sent)} accepted by the API, {rows} stored, {len(decided)} decided, "
+        f"{events[0]} events for {final} final decisions -> {'nothing lost' if ok else 'LOST OR DUPLICATED'}"
+    )
     if waiting:
         print(
             f"{waiting} stored and still waiting when --timeout ran out: raise it for a figure of the whole burst"

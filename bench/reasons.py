@@ -39,8 +39,12 @@ def get_args_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--synth-n", type=int, default=300, help="synthetic photos (0: none)")
     p.add_argument("--seed", type=int, default=7300, help="synthetic set seed (no model was trained on it)")
-    p.add_argument("--real", type=Path, default=ROOT / "datasets" / "real-photos-lt",
-                   help="a labelled folder (manifest.jsonl + images); '' for none")  # fmt: skip
+    p.add_argument(
+        "--real",
+        type=Path,
+        default=ROOT / "datasets" / "real-photos-lt",
+        help="a labelled folder (manifest.jsonl + images); '' for none",
+    )
     return p
 
 
@@ -82,8 +86,10 @@ def report(name: str, outcomes: list[tuple[v.Decision, bool, str]], others: set[
         print(f"  {code:28} {outcome:8} {count:7d} {count / n:7.1%}")
     accepted = [photo for d, readable, photo in outcomes if d.status == v.ACCEPTED and not readable]
     wrong = [photo for photo in accepted if photo in others]
-    print(f"  accepted where the truth says the kWh reading cannot be read: {len(accepted)}, of them showing "
-          f"another screen or no meter (a wrong reading accepted): {len(wrong)} {wrong[:10]}")  # fmt: skip
+    print(
+        f"  accepted where the truth says the kWh reading cannot be read: {len(accepted)}, of them showing "
+        f"another screen or no meter (a wrong reading accepted): {len(wrong)} {wrong[:10]}"
+    )
     rejected = [(d, readable, photo) for d, readable, photo in outcomes if d.status == v.REJECTED]
     wrong = [photo for _, readable, photo in rejected if readable]
     print(

@@ -51,28 +51,83 @@ def fill(svc: Service, n: int) -> list[str]:
     for i in tqdm(range(n), desc="queueing", unit="item"):
         number, sid = f"Q{i:06d}", str(uuid.uuid4())
         ids.append(sid)
-        consumers.append({"number": number, "meter_digits": 6, "meter_decimals": 1, "sanctioned_load_kw": 5,
-                          "utility": "default", "area": f"Section {i % 12}", "created_at": now})  # fmt: skip
-        readings += [{"consumer_number": number, "on": date(2026, m, 2), "reading": str(1000 + 240 * m),
-                      "meter_replaced": False} for m in range(1, 11)]  # fmt: skip
+        consumers.append(
+            {
+                "number": number,
+                "meter_digits": 6,
+                "meter_decimals": 1,
+                "sanctioned_load_kw": 5,
+                "utility": "default",
+                "area": f"Section {i % 12}",
+                "created_at": now,
+            }
+        )
+        readings += [
+            {
+                "consumer_number": number,
+                "on": date(2026, m, 2),
+                "reading": str(1000 + 240 * m),
+                "meter_replaced": False,
+            }
+            for m in range(1, 11)
+        ]
         decision = {
-            "status": "needs_review", "verified_reading": None, "proposed_reading": "3456.7",
-            "reasons": [{"code": "typed_differs", "outcome": "review", "message": "typed 3465.7, the photo shows 3456.7",
-                         "evidence": {}}],
-            "lucky_draw_eligible": False, "lucky_draw_reason": "not accepted", "month": "2026-11",
-            "in_window": True, "decided_by": "automatic",
-        }  # fmt: skip
-        submissions.append({
-            "id": sid, "utility": "default", "consumer_number": number, "typed_reading": "3465.7",
-            "typed_script": "ascii", "submitted_at": now - timedelta(minutes=n - i), "received_at": now - timedelta(minutes=n - i),
-            "channel": "app", "api_key_id": "bench", "idempotency_key": sid, "request_hash": sid, "photo_sha256": digest,
-            "photo_size": len(data), "photo_type": "JPEG", "status": "needs_review", "attempts": 1,
-            "updated_at": now, "decided_at": now, "queued_at": now, "month": "2026-11", "revision": 0,
-            "reading": {"digits": "034567", "decimals": 1, "value": "3456.7", "confidence": 0.7,
-                        "digit_confidences": [0.99, 0.98, 0.97, 0.6, 0.95, 0.99], "display": {"quad": quad},
-                        "readable": True, "typed_verdict": "differs", "typed_probability": 0.01},
-            "decision": decision, "review_reasons": " typed_differs ", "lucky_draw_eligible": False,
-        })  # fmt: skip
+            "status": "needs_review",
+            "verified_reading": None,
+            "proposed_reading": "3456.7",
+            "reasons": [
+                {
+                    "code": "typed_differs",
+                    "outcome": "review",
+                    "message": "typed 3465.7, the photo shows 3456.7",
+                    "evidence": {},
+                }
+            ],
+            "lucky_draw_eligible": False,
+            "lucky_draw_reason": "not accepted",
+            "month": "2026-11",
+            "in_window": True,
+            "decided_by": "automatic",
+        }
+        submissions.append(
+            {
+                "id": sid,
+                "utility": "default",
+                "consumer_number": number,
+                "typed_reading": "3465.7",
+                "typed_script": "ascii",
+                "submitted_at": now - timedelta(minutes=n - i),
+                "received_at": now - timedelta(minutes=n - i),
+                "channel": "app",
+                "api_key_id": "bench",
+                "idempotency_key": sid,
+                "request_hash": sid,
+                "photo_sha256": digest,
+                "photo_size": len(data),
+                "photo_type": "JPEG",
+                "status": "needs_review",
+                "attempts": 1,
+                "updated_at": now,
+                "decided_at": now,
+                "queued_at": now,
+                "month": "2026-11",
+                "revision": 0,
+                "reading": {
+                    "digits": "034567",
+                    "decimals": 1,
+                    "value": "3456.7",
+                    "confidence": 0.7,
+                    "digit_confidences": [0.99, 0.98, 0.97, 0.6, 0.95, 0.99],
+                    "display": {"quad": quad},
+                    "readable": True,
+                    "typed_verdict": "differs",
+                    "typed_probability": 0.01,
+                },
+                "decision": decision,
+                "review_reasons": " typed_differs ",
+                "lucky_draw_eligible": False,
+            }
+        )
     with svc.sessions.begin() as s:
         s.execute(tables.Consumer.__table__.insert(), consumers)
         s.execute(tables.PastReading.__table__.insert(), readings)
@@ -94,8 +149,11 @@ def main(args: argparse.Namespace) -> None:
     with TestClient(create_app(settings, service=svc)) as client:
         form = client.get("/review/login").text
         token = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
-        signed = client.post("/review/login", data={"username": "bench", "password": PASSWORD, "csrf": token},
-                             follow_redirects=False)  # fmt: skip
+        signed = client.post(
+            "/review/login",
+            data={"username": "bench", "password": PASSWORD, "csrf": token},
+            follow_redirects=False,
+        )
         assert signed.status_code == 303, signed.text
         client.get(f"/review/items/{ids[0]}")  # warm up templates and caches
         item_ms, queue_ms = [], []
@@ -109,10 +167,14 @@ def main(args: argparse.Namespace) -> None:
             assert client.get("/review/").status_code == 200
             queue_ms.append((time.perf_counter() - t0) * 1000)
     print(f"\n{args.queued} items waiting; SQLite; one thread")
-    print(f"item page:  p50 {statistics.median(item_ms):.1f} ms, p95 {percentile(item_ms, 0.95):.1f} ms, "
-          f"max {max(item_ms):.1f} ms ({len(item_ms)} pages)")  # fmt: skip
-    print(f"queue page: p50 {statistics.median(queue_ms):.1f} ms, p95 {percentile(queue_ms, 0.95):.1f} ms "
-          f"({len(queue_ms)} pages; counts over the whole queue)")  # fmt: skip
+    print(
+        f"item page:  p50 {statistics.median(item_ms):.1f} ms, p95 {percentile(item_ms, 0.95):.1f} ms, "
+        f"max {max(item_ms):.1f} ms ({len(item_ms)} pages)"
+    )
+    print(
+        f"queue page: p50 {statistics.median(queue_ms):.1f} ms, p95 {percentile(queue_ms, 0.95):.1f} ms "
+        f"({len(queue_ms)} pages; counts over the whole queue)"
+    )
 
 
 if __name__ == "__main__":

@@ -46,13 +46,25 @@ class Chain:
         return max(1, math.floor(elapsed / self.period) + 2)
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "chain_hash": self.chain_hash, "public_key": self.public_key,
-                "genesis_time": self.genesis_time, "period": self.period, "scheme": self.scheme}  # fmt: skip
+        return {
+            "name": self.name,
+            "chain_hash": self.chain_hash,
+            "public_key": self.public_key,
+            "genesis_time": self.genesis_time,
+            "period": self.period,
+            "scheme": self.scheme,
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> Chain:
-        return cls(str(d["name"]), str(d["chain_hash"]), str(d["public_key"]), _int(d["genesis_time"]),
-                   _int(d["period"]), str(d["scheme"]))  # fmt: skip
+        return cls(
+            str(d["name"]),
+            str(d["chain_hash"]),
+            str(d["public_key"]),
+            _int(d["genesis_time"]),
+            _int(d["period"]),
+            str(d["scheme"]),
+        )
 
 
 # The League of Entropy's mainnet chain (https://api.drand.sh/info): chained rounds every 30 s since 2020-07-22.

@@ -38,25 +38,37 @@ def to_html(report: Report, tz: tzinfo, consumers: dict[str, str] | None = None)
             + "</td></tr>"
             for p in people
         )
-        return (f"<h2>{e(title)}</h2><table><tr><th>rank</th><th>entry</th><th></th></tr>"
-                f"{rows or '<tr><td colspan=3>none</td></tr>'}</table>")  # fmt: skip
+        return (
+            f"<h2>{e(title)}</h2><table><tr><th>rank</th><th>entry</th><th></th></tr>"
+            f"{rows or '<tr><td colspan=3>none</td></tr>'}</table>"
+        )
 
     facts = [
-        ("utility", s["utility"]), ("month", s["month"]), ("procedure", report.procedure),
+        ("utility", s["utility"]),
+        ("month", s["month"]),
+        ("procedure", report.procedure),
         ("commitment (published before the window opened)", report.commitment),
-        ("committed", when(s["committed_at"], tz)), ("window opened", when(s["window_opens"], tz)),
+        ("committed", when(s["committed_at"], tz)),
+        ("window opened", when(s["window_opens"], tz)),
         ("entries closed", when(report.closed_at, tz)),
-        ("entries", str(int(report.entries_count))), ("entries file SHA-256 (published at close)", report.entries_sha256),
+        ("entries", str(int(report.entries_count))),
+        ("entries file SHA-256 (published at close)", report.entries_sha256),
         ("winners and reserves (fixed at commit)", f"{int(s['winners'])} and {int(s['reserves'])}"),
-        ("randomness source", f"drand chain {b['name']} ({b['chain_hash']}), round {int(b['round'])} of "
-                              f"{when(b['round_time'], tz)}"),
-        ("round's randomness (signature verified)", report.randomness), ("revealed seed", report.seed),
-    ]  # fmt: skip
+        (
+            "randomness source",
+            f"drand chain {b['name']} ({b['chain_hash']}), round {int(b['round'])} of "
+            f"{when(b['round_time'], tz)}",
+        ),
+        ("round's randomness (signature verified)", report.randomness),
+        ("revealed seed", report.seed),
+    ]
     rows = "".join(f"<tr><th>{e(k)}</th><td><code>{e(v)}</code></td></tr>" for k, v in facts)
     standing = "".join(f"<li>{who(x)}</li>" for x in standing_winners)
     reopened = "".join(f"<li>{who(x)}</li>" for x in report.reopened_before_run)
-    command = (f"meterverify draw verify report.json entries-public.csv --commitment {report.commitment} "
-               f"--entries-sha256 {report.entries_sha256}")  # fmt: skip
+    command = (
+        f"meterverify draw verify report.json entries-public.csv --commitment {report.commitment} "
+        f"--entries-sha256 {report.entries_sha256}"
+    )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Lucky draw {e(s["utility"])} {e(s["month"])}</title>
 <style>body{{font:15px system-ui,sans-serif;max-width:62rem;margin:2rem auto;padding:0 1rem}}

@@ -52,11 +52,19 @@ def run(
         for rank, i in enumerate(picked, 1)
     ]
     return Report(
-        procedure=commitment.procedure, utility=commitment.utility, month=commitment.month,
-        committed_at=commitment.committed_at, window_opens=commitment.window_opens, commitment=commitment.digest,
-        seed=commitment.seed, public_value=public_value, entries_sha256=digest, entries_count=len(ordered),
-        winners=people[:winners], reserves=[{**p, "rank": r} for r, p in enumerate(people[winners:], 1)],
-    )  # fmt: skip
+        procedure=commitment.procedure,
+        utility=commitment.utility,
+        month=commitment.month,
+        committed_at=commitment.committed_at,
+        window_opens=commitment.window_opens,
+        commitment=commitment.digest,
+        seed=commitment.seed,
+        public_value=public_value,
+        entries_sha256=digest,
+        entries_count=len(ordered),
+        winners=people[:winners],
+        reserves=[{**p, "rank": r} for r, p in enumerate(people[winners:], 1)],
+    )
 
 
 def mask(consumer_number: str) -> str:
@@ -81,12 +89,16 @@ def to_html(report: Report, public: bool = True) -> str:
 
     timing = "before" if report.committed_before_window else "<strong>after</strong>"
     facts = [
-        ("utility", report.utility), ("month", report.month), ("procedure", report.procedure),
+        ("utility", report.utility),
+        ("month", report.month),
+        ("procedure", report.procedure),
         ("commitment (SHA-256, published in advance)", report.commitment),
         ("committed at", f"{e(report.committed_at)} ({timing} the window opened, {e(report.window_opens)})"),
-        ("revealed seed", report.seed), ("public random value", report.public_value or "(none)"),
-        ("entries", report.entries_count), ("entries file SHA-256", report.entries_sha256),
-    ]  # fmt: skip
+        ("revealed seed", report.seed),
+        ("public random value", report.public_value or "(none)"),
+        ("entries", report.entries_count),
+        ("entries file SHA-256", report.entries_sha256),
+    ]
     rows = "".join(
         f"<tr><th>{e(k)}</th><td><code>{v if k == 'committed at' else e(str(v))}</code></td></tr>"
         for k, v in facts

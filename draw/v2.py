@@ -106,19 +106,31 @@ def commit(
     seed = seed or secrets.token_hex(32)
     round_ = chain.first_round_after(close_by)
     statement = {
-        "procedure": PROCEDURE, "utility": utility, "month": month, "committed_at": _iso(committed_at),
-        "window_opens": _iso(window_opens), "close_from": _iso(close_from), "close_by": _iso(close_by),
-        "winners": winners, "reserves": reserves, "seed_sha256": seed_sha256(seed),
+        "procedure": PROCEDURE,
+        "utility": utility,
+        "month": month,
+        "committed_at": _iso(committed_at),
+        "window_opens": _iso(window_opens),
+        "close_from": _iso(close_from),
+        "close_by": _iso(close_by),
+        "winners": winners,
+        "reserves": reserves,
+        "seed_sha256": seed_sha256(seed),
         "beacon": {**chain.to_dict(), "round": round_, "round_time": _iso(chain.round_time(round_))},
-    }  # fmt: skip
+    }
     return Commitment(statement, seed)
 
 
 def numbers(seed: str, randomness: str, entries_sha256: str):
     key = hashlib.sha256(
-        PROCEDURE.encode() + b"\x00" + bytes.fromhex(seed) + b"\x00" + bytes.fromhex(randomness) + b"\x00"
+        PROCEDURE.encode()
+        + b"\x00"
+        + bytes.fromhex(seed)
+        + b"\x00"
+        + bytes.fromhex(randomness)
+        + b"\x00"
         + entries_sha256.encode()
-    ).digest()  # fmt: skip
+    ).digest()
     i = 0
     while True:
         yield int.from_bytes(hmac.new(key, str(i).encode(), hashlib.sha256).digest(), "big")
@@ -177,13 +189,19 @@ def run(
     picked = pick(numbers(commitment.seed, randomness, digest), len(entries), s["winners"] + s["reserves"])
     people = [entries[i] for i in picked]
     return Report(
-        procedure=PROCEDURE, statement=s, commitment=commitment.digest, seed=commitment.seed,
-        closed_at=_iso(closed_at), entries_sha256=digest, entries_count=len(entries), beacon=beacon.to_dict(),
+        procedure=PROCEDURE,
+        statement=s,
+        commitment=commitment.digest,
+        seed=commitment.seed,
+        closed_at=_iso(closed_at),
+        entries_sha256=digest,
+        entries_count=len(entries),
+        beacon=beacon.to_dict(),
         randomness=randomness,
         winners=[{"rank": r, "entry": e} for r, e in enumerate(people[: s["winners"]], 1)],
         reserves=[{"rank": r, "entry": e} for r, e in enumerate(people[s["winners"] :], 1)],
         reopened_before_run=sorted(set(reopened_before_run or []) & set(entries)),
-    )  # fmt: skip
+    )
 
 
 def _iso(moment: datetime) -> str:

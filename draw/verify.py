@@ -13,9 +13,19 @@ from .entries import entries_sha256, parse_entries
 from .procedure import PROCEDURE, commitment_digest, draw, pick
 
 FIELDS = (
-    "procedure", "utility", "month", "committed_at", "window_opens", "commitment", "seed", "public_value",
-    "entries_sha256", "entries_count", "winners", "reserves",
-)  # fmt: skip
+    "procedure",
+    "utility",
+    "month",
+    "committed_at",
+    "window_opens",
+    "commitment",
+    "seed",
+    "public_value",
+    "entries_sha256",
+    "entries_count",
+    "winners",
+    "reserves",
+)
 
 
 _NOT_GIVEN = (
@@ -23,9 +33,20 @@ _NOT_GIVEN = (
     "recomputed commitment cannot be told from the real one"
 )
 V2_FIELDS = (
-    "procedure", "statement", "commitment", "seed", "closed_at", "entries_sha256", "entries_count", "beacon",
-    "randomness", "winners", "reserves", "reopened_before_run", "disqualified",
-)  # fmt: skip
+    "procedure",
+    "statement",
+    "commitment",
+    "seed",
+    "closed_at",
+    "entries_sha256",
+    "entries_count",
+    "beacon",
+    "randomness",
+    "winners",
+    "reserves",
+    "reopened_before_run",
+    "disqualified",
+)
 
 
 @dataclass(frozen=True)
@@ -136,8 +157,13 @@ def verify_v2(
     elif published_commitment != report["commitment"]:
         failures.append(Failure("published_commitment", "the report's commitment is not the one published"))
     if published_entries_sha256 is None:
-        failures.append(Failure("published_entries_sha256", "not given: without the entries hash published at "
-                                "close, entries added or removed afterwards cannot be seen"))  # fmt: skip
+        failures.append(
+            Failure(
+                "published_entries_sha256",
+                "not given: without the entries hash published at "
+                "close, entries added or removed afterwards cannot be seen",
+            )
+        )
     elif published_entries_sha256 != report["entries_sha256"]:
         failures.append(
             Failure("published_entries_sha256", "the report's entries are not the ones published")
@@ -154,8 +180,12 @@ def verify_v2(
         failures += _times(report, s)
         for name in ("winners", "reserves"):
             if type(s[name]) is not int or len(report[name]) != s[name]:
-                failures.append(Failure(f"{name}_count", f"the statement fixed {s[name]!r} {name}, the report has "
-                                        f"{len(report[name])}"))  # fmt: skip
+                failures.append(
+                    Failure(
+                        f"{name}_count",
+                        f"the statement fixed {s[name]!r} {name}, the report has {len(report[name])}",
+                    )
+                )
         chain = Chain.from_dict({k: v for k, v in s["beacon"].items() if k not in ("round", "round_time")})
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         return failures + [Failure("statement", f"malformed statement: {e!r}"[:200])]
@@ -179,8 +209,12 @@ def verify_v2(
     except (ValueError, UnicodeDecodeError) as e:
         return failures + [Failure("entries_file", str(e))]
     if type(report["entries_count"]) is not int or len(entries) != report["entries_count"]:
-        failures.append(Failure("entries_count", f"the file has {len(entries)} entries, the report says "
-                                f"{report['entries_count']!r}"))  # fmt: skip
+        failures.append(
+            Failure(
+                "entries_count",
+                f"the file has {len(entries)} entries, the report says {report['entries_count']!r}",
+            )
+        )
     wanted = len(report["winners"]) + len(report["reserves"])
     try:
         picked = pick(v2.numbers(seed, value, hashlib.sha256(entries_file).hexdigest()), len(entries), wanted)

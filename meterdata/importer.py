@@ -49,9 +49,17 @@ def _sample(row: dict, where: str) -> Sample:
     split = row.get("split") or _split(meter)
     if split not in SPLITS:
         raise ValueError(f"{where}, split: one of {', '.join(SPLITS)}")
-    return Sample(image=f"images/{Path(row['image']).name}", digits=digits, decimals=decimals, quad=quad,
-                  kind=kind, readable=digits is not None, split=split, mode="kwh" if digits else None,
-                  meter=meter)  # fmt: skip
+    return Sample(
+        image=f"images/{Path(row['image']).name}",
+        digits=digits,
+        decimals=decimals,
+        quad=quad,
+        kind=kind,
+        readable=digits is not None,
+        split=split,
+        mode="kwh" if digits else None,
+        meter=meter,
+    )
 
 
 def import_photos(photos: Path, readings: Path, out: Path, source: str = "") -> list[Sample]:

@@ -53,8 +53,10 @@ def draw_commit(
     typer.echo(text)
     b = row.statement["beacon"]
     typer.echo(f"commitment {row.commitment}")
-    typer.echo(f"publish both now; close between {row.statement['close_from']} and {row.statement['close_by']}; "
-               f"the draw uses drand {b['name']} round {b['round']} ({b['round_time']})")  # fmt: skip
+    typer.echo(
+        f"publish both now; close between {row.statement['close_from']} and {row.statement['close_by']}; "
+        f"the draw uses drand {b['name']} round {b['round']} ({b['round_time']})"
+    )
 
 
 @draw_app.command("close")
@@ -78,8 +80,10 @@ def draw_close(
     count = row.entries_public.count("\n") - 1
     b = row.statement["beacon"]
     typer.echo(f"{count} entries frozen at {row.closed_at.isoformat()}; entries SHA-256 {row.entries_sha256}")
-    typer.echo(f"publish it now; after {b['round_time']} fetch the round for the run: "
-               f"curl https://api.drand.sh/{b['chain_hash']}/public/{b['round']} > beacon.json")  # fmt: skip
+    typer.echo(
+        f"publish it now; after {b['round_time']} fetch the round for the run: "
+        f"curl https://api.drand.sh/{b['chain_hash']}/public/{b['round']} > beacon.json"
+    )
 
 
 @draw_app.command("run")
@@ -108,9 +112,11 @@ def draw_run(
         typer.echo(
             f"winner {rank}: entry {entry[:16]}... (consumer {draws.consumers_by_entry(row).get(entry, '?')})"
         )
-    typer.echo(f"report in {out / 'report.json'}; anyone can check it with: meterverify draw verify "
-               f"{out / 'report.json'} {out / 'entries-public.csv'} --commitment {report.commitment} "
-               f"--entries-sha256 {report.entries_sha256}")  # fmt: skip
+    typer.echo(
+        f"report in {out / 'report.json'}; anyone can check it with: meterverify draw verify "
+        f"{out / 'report.json'} {out / 'entries-public.csv'} --commitment {report.commitment} "
+        f"--entries-sha256 {report.entries_sha256}"
+    )
 
 
 def _write(out: Path, row, tz) -> None:
@@ -178,8 +184,10 @@ def draw_verify(
         raise typer.Exit(1)
     if data.get("procedure") == "meterverify-draw-v2":
         s = data["statement"]
-        typer.echo(f"ok: {s['utility']} {s['month']}, {data['entries_count']} entries, {len(data['winners'])} "
-                   f"winners, {len(data['reserves'])} reserves, drand round {s['beacon']['round']} verified")  # fmt: skip
+        typer.echo(
+            f"ok: {s['utility']} {s['month']}, {data['entries_count']} entries, {len(data['winners'])} "
+            f"winners, {len(data['reserves'])} reserves, drand round {s['beacon']['round']} verified"
+        )
     else:
         typer.echo(f"ok (v1): {data['utility']} {data['month']}, {data['entries_count']} entries")
 

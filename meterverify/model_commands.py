@@ -41,10 +41,18 @@ def train_ocr(
     from training import finetune_reader
 
     args = finetune_reader.get_args_parser().parse_args(
-        [*(["--config", str(config)] if config else []), *[a for d in data or [] for a in ("--data", str(d))],
-         *(["--from-scratch"] if from_scratch else []), "--out", str(out), "--threads", str(threads),
-         "--seed", str(seed)]
-    )  # fmt: skip
+        [
+            *(["--config", str(config)] if config else []),
+            *[a for d in data or [] for a in ("--data", str(d))],
+            *(["--from-scratch"] if from_scratch else []),
+            "--out",
+            str(out),
+            "--threads",
+            str(threads),
+            "--seed",
+            str(seed),
+        ]
+    )
     served = _served_easyocr()
     if served and not from_scratch:
         args.init = served

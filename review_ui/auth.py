@@ -130,8 +130,9 @@ def wait_before_sign_in(
     s: Session, username: str, address: str, throttle: Throttle, now: datetime
 ) -> timedelta:
     """How long ``username`` or ``address`` must wait before a password is checked for it again."""
-    by_address = _wait(s, tables.SignInAttempt.address, address, throttle.per_address, now - throttle.window,
-                       throttle, now)  # fmt: skip
+    by_address = _wait(
+        s, tables.SignInAttempt.address, address, throttle.per_address, now - throttle.window, throttle, now
+    )
     return max(account_wait(s, username, throttle, now), by_address, timedelta(0))
 
 
@@ -156,8 +157,16 @@ def sign_in(
     utility = s.scalar(select(tables.User.utility).where(tables.User.username == username))
     try:
         with s.begin_nested():
-            s.add(A(username=username, address=address, outcome=outcome, utility=utility,
-                    form_token=token_hash, at=now))  # fmt: skip
+            s.add(
+                A(
+                    username=username,
+                    address=address,
+                    outcome=outcome,
+                    utility=utility,
+                    form_token=token_hash,
+                    at=now,
+                )
+            )
     except IntegrityError:  # the same form posted twice at once: the other post used it
         raise FormUsed from None
     return SignInResult(user, outcome, wait)

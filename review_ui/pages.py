@@ -129,13 +129,20 @@ def login_form(request: Request, error: str = "", minutes: int = 0) -> HTMLRespo
 
 def _throttle(svc: Service) -> auth.Throttle:
     settings = svc.settings
-    return auth.Throttle(settings.sign_in_failures_per_account, settings.sign_in_failures_per_address,
-                         timedelta(minutes=settings.sign_in_lockout_min))  # fmt: skip
+    return auth.Throttle(
+        settings.sign_in_failures_per_account,
+        settings.sign_in_failures_per_address,
+        timedelta(minutes=settings.sign_in_lockout_min),
+    )
 
 
 @router.post("/login")
-def login(request: Request, username: Annotated[str, Form()], password: Annotated[str, Form()],
-          csrf: Annotated[str, Form()] = "") -> Response:  # fmt: skip
+def login(
+    request: Request,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
     sessions = _sessions(request)
     if not sessions.login_token_ok(request.cookies.get(auth.LOGIN_COOKIE), csrf):
         raise HTTPException(403, "the sign-in form is stale or forged; reload it")
@@ -153,8 +160,15 @@ def login(request: Request, username: Annotated[str, Form()], password: Annotate
             query["minutes"] = str(auth.minutes_left(result.wait))
         return RedirectResponse(f"/review/login?{urlencode(query)}", status_code=303)
     response = RedirectResponse("/review/", status_code=303)
-    response.set_cookie(auth.SESSION_COOKIE, cookie, max_age=auth.SESSION_MAX_AGE_S, httponly=True,
-                        samesite="strict", secure=request.url.scheme == "https", path="/review")  # fmt: skip
+    response.set_cookie(
+        auth.SESSION_COOKIE,
+        cookie,
+        max_age=auth.SESSION_MAX_AGE_S,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/review",
+    )
     response.delete_cookie(auth.LOGIN_COOKIE, path="/review")
     return response
 
@@ -173,19 +187,33 @@ def logout(request: Request, reviewer: Poster) -> Response:
 
 
 @router.get("/")
-def queue_page(request: Request, reviewer: Me, reason: str = "", area: str = "", meter: str = "",
-               note: str = "") -> HTMLResponse:  # fmt: skip
+def queue_page(
+    request: Request, reviewer: Me, reason: str = "", area: str = "", meter: str = "", note: str = ""
+) -> HTMLResponse:
     filters = _filters(reason, area, meter)
     with _service(request).sessions() as s:
         items = work.queue(s, reviewer, filters)
         totals = work.counts(s, reviewer)
-    return _page(request, "queue.html", me=reviewer, items=items, totals=totals, filters=filters,
-                 now=tables.utcnow(), note=note[:100])  # fmt: skip
+    return _page(
+        request,
+        "queue.html",
+        me=reviewer,
+        items=items,
+        totals=totals,
+        filters=filters,
+        now=tables.utcnow(),
+        note=note[:100],
+    )
 
 
 @router.post("/next")
-def next_item(request: Request, reviewer: Poster, reason: Annotated[str, Form()] = "",
-              area: Annotated[str, Form()] = "", meter: Annotated[str, Form()] = "") -> Response:  # fmt: skip
+def next_item(
+    request: Request,
+    reviewer: Poster,
+    reason: Annotated[str, Form()] = "",
+    area: Annotated[str, Form()] = "",
+    meter: Annotated[str, Form()] = "",
+) -> Response:
     return _to_next(request, reviewer, _filters(reason, area, meter))
 
 
@@ -204,16 +232,24 @@ def _to_next(request: Request, reviewer: auth.Reviewer, filters: work.Filters) -
 # --- one item ----------------------------------------------------------------------------------------------
 
 
-def _item(request: Request, reviewer: auth.Reviewer, submission_id: str, error: str = "", status: int = 200,
-          filters: work.Filters | None = None) -> HTMLResponse:  # fmt: skip
+def _item(
+    request: Request,
+    reviewer: auth.Reviewer,
+    submission_id: str,
+    error: str = "",
+    status: int = 200,
+    filters: work.Filters | None = None,
+) -> HTMLResponse:
     svc = _service(request)
     with svc.sessions() as s:
         sub = _mine(s, reviewer, submission_id)
         consumer = s.get(tables.Consumer, sub.consumer_number)
         history = s.scalars(
-            select(tables.PastReading).where(tables.PastReading.consumer_number == sub.consumer_number)
-            .order_by(tables.PastReading.on.desc()).limit(13)
-        ).all()[::-1]  # fmt: skip
+            select(tables.PastReading)
+            .where(tables.PastReading.consumer_number == sub.consumer_number)
+            .order_by(tables.PastReading.on.desc())
+            .limit(13)
+        ).all()[::-1]
         trail = work.audit(s, reviewer, submission_id=sub.id) if reviewer.supervisor else []
         decision = sub.decision or {}
         proposed = submissions.reader_reading(sub)
@@ -232,25 +268,47 @@ def _item(request: Request, reviewer: auth.Reviewer, submission_id: str, error: 
             else "the reader is not sure of its digits"
         )
     config = svc.utility_config(sub.utility)  # a digit is "unsure" below the utility's own limit
-    read_digits, typed_digits = views.digits(shown, sub.typed_reading, consumer.meter_digits,
-                                             consumer.meter_decimals, config.reader.min_digit_confidence)  # fmt: skip
+    read_digits, typed_digits = views.digits(
+        shown,
+        sub.typed_reading,
+        consumer.meter_digits,
+        consumer.meter_decimals,
+        config.reader.min_digit_confidence,
+    )
     reused = next((r for r in decision.get("reasons", []) if r["code"] == "photo_reused"), None)
     return _page(
-        request, "item.html", status, me=reviewer, sub=sub, consumer=consumer, reading=reading, decision=decision,
-        read_digits=read_digits, typed_digits=typed_digits, chart=views.consumption_svg(history),
-        last=history[-1] if history else None, reused=reused,
-        sent=sub.submitted_at.astimezone(config.window.tz), trail=trail, error=error,
-        reject_reasons=work.REJECT_REASONS, filters=filters or work.Filters(),
+        request,
+        "item.html",
+        status,
+        me=reviewer,
+        sub=sub,
+        consumer=consumer,
+        reading=reading,
+        decision=decision,
+        read_digits=read_digits,
+        typed_digits=typed_digits,
+        chart=views.consumption_svg(history),
+        last=history[-1] if history else None,
+        reused=reused,
+        sent=sub.submitted_at.astimezone(config.window.tz),
+        trail=trail,
+        error=error,
+        reject_reasons=work.REJECT_REASONS,
+        filters=filters or work.Filters(),
         claimed_by_me=sub.claimed_by == reviewer.username and sub.status == v.NEEDS_REVIEW,
-        proposed=proposed, proposed_refused=proposed_refused, regions=work.regions(reading),
-        region=(reading.get("picked") or {}).get("region", 0), picked=reading.get("picked"),
+        proposed=proposed,
+        proposed_refused=proposed_refused,
+        regions=work.regions(reading),
+        region=(reading.get("picked") or {}).get("region", 0),
+        picked=reading.get("picked"),
         verdict=views.verdict(shown, read_digits, typed_digits),
-    )  # fmt: skip
+    )
 
 
 @router.get("/items/{submission_id}")
-def item_page(request: Request, submission_id: str, reviewer: Me, reason: str = "", area: str = "",
-              meter: str = "") -> HTMLResponse:  # fmt: skip
+def item_page(
+    request: Request, submission_id: str, reviewer: Me, reason: str = "", area: str = "", meter: str = ""
+) -> HTMLResponse:
     svc = _service(request)
     if not work.claim(svc, reviewer, submission_id[:36]):  # decided already, not ours, or another holds it
         with svc.sessions() as s:
@@ -261,11 +319,20 @@ def item_page(request: Request, submission_id: str, reviewer: Me, reason: str = 
 
 
 @router.post("/items/{submission_id}/act")
-def item_act(request: Request, submission_id: str, reviewer: Poster, action: Annotated[str, Form()],
-             reading: Annotated[str, Form(max_length=24)] = "", reason: Annotated[str, Form(max_length=40)] = "",
-             rollover: Annotated[bool, Form()] = False, new_digits: Annotated[str, Form(max_length=2)] = "",
-             new_decimals: Annotated[str, Form(max_length=2)] = "", f_reason: Annotated[str, Form()] = "",
-             f_area: Annotated[str, Form()] = "", f_meter: Annotated[str, Form()] = "") -> Response:  # fmt: skip
+def item_act(
+    request: Request,
+    submission_id: str,
+    reviewer: Poster,
+    action: Annotated[str, Form()],
+    reading: Annotated[str, Form(max_length=24)] = "",
+    reason: Annotated[str, Form(max_length=40)] = "",
+    rollover: Annotated[bool, Form()] = False,
+    new_digits: Annotated[str, Form(max_length=2)] = "",
+    new_decimals: Annotated[str, Form(max_length=2)] = "",
+    f_reason: Annotated[str, Form()] = "",
+    f_area: Annotated[str, Form()] = "",
+    f_meter: Annotated[str, Form()] = "",
+) -> Response:
     filters = _filters(f_reason, f_area, f_meter)
     if action.startswith("reject:"):  # the reject buttons carry their reason: "reject:<reason>"
         action, reason = "reject", action.removeprefix("reject:")
@@ -309,8 +376,11 @@ def item_photo(request: Request, submission_id: str, reviewer: Me) -> Response:
         data = svc.store.get(digest)
     except PhotoMissing:
         raise HTTPException(404, "the photo is missing from the store") from None
-    return Response(data, media_type=MIME.get(fmt, "application/octet-stream"),
-                    headers={"Cache-Control": "private, max-age=3600"})  # fmt: skip
+    return Response(
+        data,
+        media_type=MIME.get(fmt, "application/octet-stream"),
+        headers={"Cache-Control": "private, max-age=3600"},
+    )
 
 
 @router.get("/items/{submission_id}/region/{k}.png")
@@ -337,9 +407,15 @@ def item_region(request: Request, submission_id: str, k: int, reviewer: Me) -> R
 
 
 @router.post("/items/{submission_id}/region")
-def item_pick_region(request: Request, submission_id: str, reviewer: Poster, k: Annotated[int, Form()],
-                     f_reason: Annotated[str, Form()] = "", f_area: Annotated[str, Form()] = "",
-                     f_meter: Annotated[str, Form()] = "") -> Response:  # fmt: skip
+def item_pick_region(
+    request: Request,
+    submission_id: str,
+    reviewer: Poster,
+    k: Annotated[int, Form()],
+    f_reason: Annotated[str, Form()] = "",
+    f_area: Annotated[str, Form()] = "",
+    f_meter: Annotated[str, Form()] = "",
+) -> Response:
     """The reviewer picked region ``k`` as the register: the reader reads it there."""
     filters = _filters(f_reason, f_area, f_meter)
     try:
@@ -347,13 +423,26 @@ def item_pick_region(request: Request, submission_id: str, reviewer: Poster, k: 
     except work.ActionRefused as e:
         if e.code == "not_found":
             raise HTTPException(404, "no such item") from None
-        return _item(request, reviewer, submission_id, error=str(e), status=409 if e.code in (
-            "not_claimed", "not_in_review") else 422, filters=filters)  # fmt: skip
+        return _item(
+            request,
+            reviewer,
+            submission_id,
+            error=str(e),
+            status=409 if e.code in ("not_claimed", "not_in_review") else 422,
+            filters=filters,
+        )
     except StoreUnavailable:
-        return _item(request, reviewer, submission_id, error="the photo store is not answering; try again",
-                     status=503, filters=filters)  # fmt: skip
-    query = urlencode({k: v for k, v in (("reason", filters.reason), ("area", filters.area),
-                                         ("meter", filters.meter)) if v})  # fmt: skip
+        return _item(
+            request,
+            reviewer,
+            submission_id,
+            error="the photo store is not answering; try again",
+            status=503,
+            filters=filters,
+        )
+    query = urlencode(
+        {k: v for k, v in (("reason", filters.reason), ("area", filters.area), ("meter", filters.meter)) if v}
+    )
     return RedirectResponse(f"/review/items/{submission_id}" + (f"?{query}" if query else ""), 303)
 
 
@@ -361,8 +450,9 @@ def item_pick_region(request: Request, submission_id: str, reviewer: Poster, k: 
 
 
 @router.post("/items/{submission_id}/reopen")
-def item_reopen(request: Request, submission_id: str, reviewer: Poster,
-                reason: Annotated[str, Form(max_length=500)] = "") -> Response:  # fmt: skip
+def item_reopen(
+    request: Request, submission_id: str, reviewer: Poster, reason: Annotated[str, Form(max_length=500)] = ""
+) -> Response:
     try:
         work.reopen(_service(request), reviewer, submission_id[:36], reason or "reopened by a supervisor")
     except work.ActionRefused as e:
@@ -372,8 +462,9 @@ def item_reopen(request: Request, submission_id: str, reviewer: Poster,
 
 
 @router.post("/items/{submission_id}/clear-reuse")
-def item_clear_reuse(request: Request, submission_id: str, reviewer: Poster,
-                     reason: Annotated[str, Form(max_length=500)] = "") -> Response:  # fmt: skip
+def item_clear_reuse(
+    request: Request, submission_id: str, reviewer: Poster, reason: Annotated[str, Form(max_length=500)] = ""
+) -> Response:
     try:
         work.clear_reuse(_service(request), reviewer, submission_id[:36], reason)
     except work.ActionRefused as e:

@@ -100,10 +100,14 @@ def consumption_svg(history: list[tables.PastReading], width: int = 360, height:
         h = max(0.0, used) / top * (height - 28)
         x, y = i * bw + 3, height - 16 - h
         colour = "#999" if replaced or used < 0 else "#2a9d8f"
-        parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bw - 6:.1f}" height="{h:.1f}" fill="{colour}">'
-                     f"<title>{on:%d %b %Y}: {used:.1f} kWh/day</title></rect>"
-                     f'<text x="{x + (bw - 6) / 2:.1f}" y="{height - 3}" font-size="9" text-anchor="middle">'
-                     f"{on:%b}</text>")  # fmt: skip
+        parts.append(
+            f'<rect x="{x:.1f}" y="{y:.1f}" width="{bw - 6:.1f}" height="{h:.1f}" fill="{colour}">'
+            f"<title>{on:%d %b %Y}: {used:.1f} kWh/day</title></rect>"
+            f'<text x="{x + (bw - 6) / 2:.1f}" y="{height - 3}" font-size="9" text-anchor="middle">'
+            f"{on:%b}</text>"
+        )
     label = f'<text x="2" y="10" font-size="10">max {top:.1f} kWh/day</text>'
-    return (f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
-            f'aria-label="daily consumption between readings">{label}{"".join(parts)}</svg>')  # fmt: skip
+    return (
+        f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
+        f'aria-label="daily consumption between readings">{label}{"".join(parts)}</svg>'
+    )

@@ -54,8 +54,11 @@ def _joined(q):
 
 
 def _free(reviewer: Reviewer, now: datetime):
-    return or_(tables.Submission.claim_until.is_(None), tables.Submission.claim_until < now,
-               tables.Submission.claimed_by == reviewer.username)  # fmt: skip
+    return or_(
+        tables.Submission.claim_until.is_(None),
+        tables.Submission.claim_until < now,
+        tables.Submission.claimed_by == reviewer.username,
+    )
 
 
 def queue(
@@ -69,9 +72,16 @@ def queue(
 def counts(s: Session, reviewer: Reviewer) -> dict:
     """How many wait, by reason, area and meter kind, and the oldest one's age."""
     rows = s.execute(
-        _joined(select(tables.Submission.review_reasons, tables.Consumer.area, tables.Consumer.meter_digits,
-                       tables.Consumer.meter_decimals, tables.Submission.received_at)).where(Filters().where(reviewer))
-    ).all()  # fmt: skip
+        _joined(
+            select(
+                tables.Submission.review_reasons,
+                tables.Consumer.area,
+                tables.Consumer.meter_digits,
+                tables.Consumer.meter_decimals,
+                tables.Submission.received_at,
+            )
+        ).where(Filters().where(reviewer))
+    ).all()
     by_reason: dict[str, int] = {}
     by_area: dict[str, int] = {}
     by_meter: dict[str, int] = {}
@@ -82,8 +92,7 @@ def counts(s: Session, reviewer: Reviewer) -> dict:
         by_area[area or ""] = by_area.get(area or "", 0) + 1
         by_meter[f"{digits}+{decimals}"] = by_meter.get(f"{digits}+{decimals}", 0) + 1
         oldest = received if oldest is None or received < oldest else oldest
-    return {"total": len(rows), "reason": by_reason, "area": by_area, "meter": by_meter,
-            "oldest": oldest}  # fmt: skip
+    return {"total": len(rows), "reason": by_reason, "area": by_area, "meter": by_meter, "oldest": oldest}
 
 
 def claim_next(svc: Service, reviewer: Reviewer, filters: Filters) -> str | None:
@@ -130,8 +139,16 @@ class ActionRefused(ValueError):
         self.code = code
 
 
-def act(svc: Service, reviewer: Reviewer, submission_id: str, action: str, reading: str = "",
-        reason: str = "", rollover: bool = False, new_meter: tuple[int, int] | None = None) -> None:  # fmt: skip
+def act(
+    svc: Service,
+    reviewer: Reviewer,
+    submission_id: str,
+    action: str,
+    reading: str = "",
+    reason: str = "",
+    rollover: bool = False,
+    new_meter: tuple[int, int] | None = None,
+) -> None:
     """Do one reviewer action on a claimed item, and log it. ``ActionRefused`` (nothing changed) if it
     cannot be done: another holds the item, the reading does not fit, the reason is unknown."""
     with svc.sessions() as s:
@@ -141,8 +158,11 @@ def act(svc: Service, reviewer: Reviewer, submission_id: str, action: str, readi
     before = {"status": v.NEEDS_REVIEW, "verified_reading": None}
     if action == "skip":
         with svc.sessions.begin() as s:
-            s.execute(update(tables.Submission).where(tables.Submission.id == submission_id)
-                      .values(claimed_by=None, claim_until=None, skipped_by=reviewer.username))  # fmt: skip
+            s.execute(
+                update(tables.Submission)
+                .where(tables.Submission.id == submission_id)
+                .values(claimed_by=None, claim_until=None, skipped_by=reviewer.username)
+            )
             _log(s, reviewer, submission_id, "skip", before, before, reason)
         return
     if action == "reject":
@@ -160,8 +180,18 @@ def act(svc: Service, reviewer: Reviewer, submission_id: str, action: str, readi
         except ValueError:
             raise ActionRefused("malformed_reading", f"{text[:24]!r} is not a meter reading") from None
     try:
-        submissions.settle(svc, submission_id, reviewer.username, value, why, rollover, utility=reviewer.utility,
-                        action=action, own_claim=True, new_meter=new_meter)  # fmt: skip
+        submissions.settle(
+            svc,
+            submission_id,
+            reviewer.username,
+            value,
+            why,
+            rollover,
+            utility=reviewer.utility,
+            action=action,
+            own_claim=True,
+            new_meter=new_meter,
+        )
     except v.ReviewRefused as e:
         raise ActionRefused(e.code, str(e)) from None
     except LookupError:
@@ -213,8 +243,17 @@ def pick_region(svc: Service, reviewer: Reviewer, submission_id: str, k: int) ->
         sub.reading = reading
         state = {"status": v.NEEDS_REVIEW, "verified_reading": None}
         offered = picked.get("offered") if picked else submissions.reader_reading(sub)
-        _log(s, reviewer, submission_id, "pick_region", state, state, f"region {k}: the reader offers {offered}",
-             reader_value=offered, typed=sub.typed_reading)  # fmt: skip
+        _log(
+            s,
+            reviewer,
+            submission_id,
+            "pick_region",
+            state,
+            state,
+            f"region {k}: the reader offers {offered}",
+            reader_value=offered,
+            typed=sub.typed_reading,
+        )
 
 
 def clear_reuse(svc: Service, supervisor: Reviewer, submission_id: str, why: str) -> None:
@@ -261,15 +300,39 @@ def reopen(svc: Service, supervisor: Reviewer, submission_id: str, why: str) -> 
         )
 
 
-def _log(s: Session, who: Reviewer, submission_id: str, action: str, before: dict, after: dict, reason: str = "",
-         reader_value: str | None = None, typed: str | None = None) -> None:  # fmt: skip
-    s.add(tables.ReviewAction(submission_id=submission_id, utility=who.utility, username=who.username, action=action,
-                          before=before, after=after, reason=reason[:500], reader_value=reader_value,
-                          typed=typed))  # fmt: skip
+def _log(
+    s: Session,
+    who: Reviewer,
+    submission_id: str,
+    action: str,
+    before: dict,
+    after: dict,
+    reason: str = "",
+    reader_value: str | None = None,
+    typed: str | None = None,
+) -> None:
+    s.add(
+        tables.ReviewAction(
+            submission_id=submission_id,
+            utility=who.utility,
+            username=who.username,
+            action=action,
+            before=before,
+            after=after,
+            reason=reason[:500],
+            reader_value=reader_value,
+            typed=typed,
+        )
+    )
 
 
-def audit(s: Session, reviewer: Reviewer, submission_id: str | None = None, username: str | None = None,
-          limit: int = 200) -> list[tables.ReviewAction]:  # fmt: skip
+def audit(
+    s: Session,
+    reviewer: Reviewer,
+    submission_id: str | None = None,
+    username: str | None = None,
+    limit: int = 200,
+) -> list[tables.ReviewAction]:
     q = select(tables.ReviewAction).where(tables.ReviewAction.utility == reviewer.utility)
     if submission_id:
         q = q.where(tables.ReviewAction.submission_id == submission_id)
@@ -281,11 +344,16 @@ def audit(s: Session, reviewer: Reviewer, submission_id: str | None = None, user
 def stats(s: Session, reviewer: Reviewer, since: datetime) -> dict:
     """Per reviewer: items cleared, per hour of their active time, agreement with the reader; and the queue."""
     rows = s.execute(
-        select(tables.ReviewAction.username, tables.ReviewAction.action, tables.ReviewAction.at, tables.ReviewAction.after,
-               tables.ReviewAction.reader_value)
+        select(
+            tables.ReviewAction.username,
+            tables.ReviewAction.action,
+            tables.ReviewAction.at,
+            tables.ReviewAction.after,
+            tables.ReviewAction.reader_value,
+        )
         .where(tables.ReviewAction.utility == reviewer.utility, tables.ReviewAction.at >= since)
         .order_by(tables.ReviewAction.at)
-    ).all()  # fmt: skip
+    ).all()
     people: dict[str, dict] = {}
     for username, action, at, after, reader_value in rows:
         p = people.setdefault(username, {"cleared": 0, "agree": 0, "accepted": 0, "times": []})
@@ -305,13 +373,24 @@ def stats(s: Session, reviewer: Reviewer, since: datetime) -> dict:
             if len(p["times"]) > 1
             else 1 / 60
         )
-        out.append({"reviewer": username, "cleared": p["cleared"], "per_hour": p["cleared"] / span_h,
-                    "agreement": p["agree"] / p["accepted"] if p["accepted"] else None})  # fmt: skip
+        out.append(
+            {
+                "reviewer": username,
+                "cleared": p["cleared"],
+                "per_hour": p["cleared"] / span_h,
+                "agreement": p["agree"] / p["accepted"] if p["accepted"] else None,
+            }
+        )
     waiting = s.scalars(
-        select(tables.Submission.received_at).where(tables.Submission.utility == reviewer.utility,
-                                                tables.Submission.status == v.NEEDS_REVIEW)
-    ).all()  # fmt: skip
+        select(tables.Submission.received_at).where(
+            tables.Submission.utility == reviewer.utility, tables.Submission.status == v.NEEDS_REVIEW
+        )
+    ).all()
     now = tables.utcnow()
     ages = sorted((now - r).total_seconds() / 3600 for r in waiting)
-    return {"reviewers": out, "waiting": len(ages), "oldest_h": ages[-1] if ages else 0,
-            "median_h": statistics.median(ages) if ages else 0}  # fmt: skip
+    return {
+        "reviewers": out,
+        "waiting": len(ages),
+        "oldest_h": ages[-1] if ages else 0,
+        "median_h": statistics.median(ages) if ages else 0,
+    }

@@ -166,7 +166,9 @@ class Settings(BaseSettings):
         return int(self.max_photo_mb * 1024 * 1024)
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):  # type: ignore[override]  # fmt: skip
+    def settings_customise_sources(
+        cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
+    ):  # type: ignore[override]
         # Precedence: explicit arguments, then environment, then the config file.
         return init_settings, _NoStrayEnv(settings_cls), env_settings, _TomlFile(settings_cls)
 

@@ -92,8 +92,14 @@ def _consumer(line: int, row: dict, utility: str, errors: list[str]) -> dict | N
     if not (meter_spec_ok(digits, decimals) and 0 < load <= 10_000):
         errors.append(f"{where}: need 3 <= meter_digits <= 12, 0 <= meter_decimals < meter_digits, 0 < load")
         return None
-    return {"number": number, "meter_digits": digits, "meter_decimals": decimals,
-            "sanctioned_load_kw": load, "utility": utility, "area": row.get("area", "")[:64] or None}  # fmt: skip
+    return {
+        "number": number,
+        "meter_digits": digits,
+        "meter_decimals": decimals,
+        "sanctioned_load_kw": load,
+        "utility": utility,
+        "area": row.get("area", "")[:64] or None,
+    }
 
 
 def _reading(line: int, row: dict, errors: list[str]) -> dict | None:

@@ -96,10 +96,16 @@ def _deliver_one(svc: Service, delivery_id: int) -> bool:
 
 def event_body(event: tables.Event) -> bytes:
     return json.dumps(
-        {"id": event.id, "seq": event.seq, "type": event.type, "created_at": event.created_at.isoformat(),
-         "data": event.payload},
-        separators=(",", ":"), sort_keys=True,
-    ).encode()  # fmt: skip
+        {
+            "id": event.id,
+            "seq": event.seq,
+            "type": event.type,
+            "created_at": event.created_at.isoformat(),
+            "data": event.payload,
+        },
+        separators=(",", ":"),
+        sort_keys=True,
+    ).encode()
 
 
 class _PinnedHTTPConnection(http.client.HTTPConnection):

@@ -54,8 +54,15 @@ def _utility_exists(s, utility: str) -> bool:
     )
 
 
-def commit(svc: Service, utility: str, month: str, winners: int, reserves: int = 0,
-           chain: Chain = LEAGUE_OF_ENTROPY_DEFAULT, now: datetime | None = None) -> tables.Draw:  # fmt: skip
+def commit(
+    svc: Service,
+    utility: str,
+    month: str,
+    winners: int,
+    reserves: int = 0,
+    chain: Chain = LEAGUE_OF_ENTROPY_DEFAULT,
+    now: datetime | None = None,
+) -> tables.Draw:
     """Keep a new secret seed and record the statement to publish (procedure v2). Only before the month's
     window opens: a late commit is refused (anyone could then know the entries before committing)."""
     now = now or datetime.now(UTC)
@@ -75,8 +82,15 @@ def commit(svc: Service, utility: str, month: str, winners: int, reserves: int =
             raise DrawError(f"there is no utility {utility[:32]!r} (no consumers, no API keys)")
         if _get(s, utility, month) is not None:
             raise DrawError(f"the {month} draw of {utility} is already committed")
-        row = tables.Draw(utility=utility, month=month, seed=c.seed, commitment=c.digest, statement=c.statement,
-                      committed_at=c.statement["committed_at"], window_opens=c.statement["window_opens"])  # fmt: skip
+        row = tables.Draw(
+            utility=utility,
+            month=month,
+            seed=c.seed,
+            commitment=c.digest,
+            statement=c.statement,
+            committed_at=c.statement["committed_at"],
+            window_opens=c.statement["window_opens"],
+        )
         s.add(row)
     return row
 
@@ -171,14 +185,21 @@ def run(
             raise DrawError(str(e)) from None
         reopened = s.scalars(
             select(tables.ReviewAction.submission_id).where(
-                tables.ReviewAction.utility == utility, tables.ReviewAction.action == "reopen",
+                tables.ReviewAction.utility == utility,
+                tables.ReviewAction.action == "reopen",
                 tables.ReviewAction.at > row.closed_at,
             )
-        ).all()  # fmt: skip
+        ).all()
         commitment = draw.v2.Commitment(st, row.seed)
         try:
-            report = draw.v2.run(commitment, row.closed_at, row.entries_public.encode(), beacon, value,
-                                 [draw.v2.entry_id(r) for r in reopened])  # fmt: skip
+            report = draw.v2.run(
+                commitment,
+                row.closed_at,
+                row.entries_public.encode(),
+                beacon,
+                value,
+                [draw.v2.entry_id(r) for r in reopened],
+            )
         except ValueError as e:
             raise DrawError(str(e)) from None
         row.report, row.run_at = report.to_dict(), now
@@ -196,8 +217,9 @@ def disqualify(s, sub: tables.Submission, by: str, why: str) -> bool:
     drawn = {p["entry"] for p in report.winners + report.reserves}
     if entry not in drawn or entry in {d["entry"] for d in report.disqualified}:
         return False
-    report.disqualified.append({"entry": entry, "why": why[:200], "at": tables.utcnow().isoformat(timespec="seconds"),
-                                "by": by[:64]})  # fmt: skip
+    report.disqualified.append(
+        {"entry": entry, "why": why[:200], "at": tables.utcnow().isoformat(timespec="seconds"), "by": by[:64]}
+    )
     row.report = report.to_dict()
     return True
 
@@ -214,9 +236,18 @@ def get(svc: Service, utility: str, month: str) -> tables.Draw | None:
 
 
 SUBMISSION_COLUMNS = (
-    "submission_id", "consumer_number", "area", "submitted_at", "local_day", "channel", "status", "decided_by",
-    "lucky_draw_eligible", "lucky_draw_reason", "reasons",
-)  # fmt: skip
+    "submission_id",
+    "consumer_number",
+    "area",
+    "submitted_at",
+    "local_day",
+    "channel",
+    "status",
+    "decided_by",
+    "lucky_draw_eligible",
+    "lucky_draw_reason",
+    "reasons",
+)
 
 
 def submissions_csv(svc: Service, utility: str, month: str) -> str:
@@ -234,10 +265,19 @@ def submissions_csv(svc: Service, utility: str, month: str) -> str:
         ).all()
         for sub, area in rows:
             decision = sub.decision or {}
-            writer.writerow((
-                sub.id, sub.consumer_number, area or "", sub.submitted_at.isoformat(),
-                sub.submitted_at.astimezone(config.window.tz).day, sub.channel, sub.status,
-                (decision.get("decided_by") or ""), sub.lucky_draw_eligible, decision.get("lucky_draw_reason") or "",
-                " ".join(r["code"] for r in decision.get("reasons", [])),
-            ))  # fmt: skip
+            writer.writerow(
+                (
+                    sub.id,
+                    sub.consumer_number,
+                    area or "",
+                    sub.submitted_at.isoformat(),
+                    sub.submitted_at.astimezone(config.window.tz).day,
+                    sub.channel,
+                    sub.status,
+                    (decision.get("decided_by") or ""),
+                    sub.lucky_draw_eligible,
+                    decision.get("lucky_draw_reason") or "",
+                    " ".join(r["code"] for r in decision.get("reasons", [])),
+                )
+            )
     return out.getvalue()

@@ -70,9 +70,14 @@ def create_key(s: Session, name: str, scopes: list[str], utility: str | None = D
         check_utility(utility)
     key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(24)
     s.add(
-        tables.ApiKey(id=key_id, name=name[:100], secret_hash=_hash(secret),
-                  scopes=" ".join(sorted(set(scopes))), utility=utility)
-    )  # fmt: skip
+        tables.ApiKey(
+            id=key_id,
+            name=name[:100],
+            secret_hash=_hash(secret),
+            scopes=" ".join(sorted(set(scopes))),
+            utility=utility,
+        )
+    )
     return f"{PREFIX}_{key_id}_{secret}"
 
 

@@ -67,12 +67,26 @@ def export_reviews(svc: Service, out: Path, utility: str | None = None) -> int:
                 frac = frac.ljust(consumer.meter_decimals, "0")[: consumer.meter_decimals]
                 digits = (units + frac).rjust(consumer.meter_digits, "0")
             quad = ((sub.reading or {}).get("display") or {}).get("quad")
-            samples.append(Sample(
-                image=name, digits=digits, decimals=consumer.meter_decimals if readable else 0, quad=quad,
-                kind="other", readable=readable, split=_split(meter), mode="kwh" if readable else None, meter=meter,
-                extra={"source": "review", "submission_id": sub.id, "reviewer": decision.get("decided_by"),
-                       "reader_value": decision.get("proposed_reading"), "typed": sub.typed_reading},
-            ))  # fmt: skip
+            samples.append(
+                Sample(
+                    image=name,
+                    digits=digits,
+                    decimals=consumer.meter_decimals if readable else 0,
+                    quad=quad,
+                    kind="other",
+                    readable=readable,
+                    split=_split(meter),
+                    mode="kwh" if readable else None,
+                    meter=meter,
+                    extra={
+                        "source": "review",
+                        "submission_id": sub.id,
+                        "reviewer": decision.get("decided_by"),
+                        "reader_value": decision.get("proposed_reading"),
+                        "typed": sub.typed_reading,
+                    },
+                )
+            )
     write_manifest(out / MANIFEST_NAME, samples)
     (out / "README.md").write_text(
         f"# Reviewer corrections ({len(samples)} photos)\n\n"

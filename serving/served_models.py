@@ -83,8 +83,11 @@ class ServedModels:
                 reader = self._load(served.get("reader"))
                 shadow = self._load(served["shadow"]) if served.get("shadow") else None
             except Exception as e:  # a broken promotion must not take the service down: keep what works
-                log.error("cannot load the promoted models (%s); still serving %s", e,
-                          getattr(self._reader, "version", "the shipped reader"))  # fmt: skip
+                log.error(
+                    "cannot load the promoted models (%s); still serving %s",
+                    e,
+                    getattr(self._reader, "version", "the shipped reader"),
+                )
                 if self._reader is None:
                     self._reader, self._shadow = self._load(None), None
                 return

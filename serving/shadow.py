@@ -33,8 +33,11 @@ def report(svc: Service, out: Path, limit: int = 5000) -> str:
     (out / "photos").mkdir(parents=True, exist_ok=True)
     with svc.sessions() as s:
         rows = s.scalars(
-            select(tables.Submission).where(tables.Submission.decided_at.is_not(None)).order_by(tables.Submission.decided_at.desc()).limit(limit)
-        ).all()  # fmt: skip
+            select(tables.Submission)
+            .where(tables.Submission.decided_at.is_not(None))
+            .order_by(tables.Submission.decided_at.desc())
+            .limit(limit)
+        ).all()
     compared = [r for r in rows if (r.reading or {}).get("shadow")]
     disagree, settled = [], {"served": 0, "shadow": 0, "n": 0}
     for sub in compared:
@@ -68,12 +71,12 @@ def report(svc: Service, out: Path, limit: int = 5000) -> str:
             f"<tr><td>{img}</td><td><code>{html.escape(sub.id[:8])}</code></td><td>{html.escape(sub.typed_reading)}</td>"
             f"<td>{html.escape(str(sub.reading.get('value')))}</td><td>{html.escape(str(sub.reading['shadow'].get('value')))}</td>"
             f"<td>{html.escape(truth or '')}</td></tr>"
-        )  # fmt: skip
+        )
     (out / "report.html").write_text(
         "<!doctype html><meta charset=utf-8><title>Shadow reader report</title>"
         "<style>body{font:14px system-ui;margin:2rem}td,th{border-bottom:1px solid #ddd;padding:.3rem .6rem;text-align:left}</style>"
         f"<h1>Shadow reader</h1><p>{html.escape(summary)}</p>"
         "<table><tr><th>photo</th><th>submission</th><th>typed</th><th>served read</th><th>shadow read</th>"
         f"<th>reviewer</th></tr>{''.join(rows_html)}</table>"
-    )  # fmt: skip
+    )
     return summary

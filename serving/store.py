@@ -121,9 +121,13 @@ class S3Store:
         try:
             self._ensure_bucket()
             result = self.client.put_object(
-                self.bucket, photo_key(digest), io.BytesIO(data), len(data), content_type=content_type,
+                self.bucket,
+                photo_key(digest),
+                io.BytesIO(data),
+                len(data),
+                content_type=content_type,
                 metadata={"sha256": digest},
-            )  # fmt: skip
+            )
             # A single-part upload's ETag is the MD5 of what the server stored: proof the bytes arrived whole.
             if (result.etag or "").strip('"') != md5:
                 raise StoreUnavailable(f"store returned ETag {result.etag} for a photo with MD5 {md5}")
@@ -161,7 +165,11 @@ def make_store(settings: Settings) -> PhotoStore:
     if settings.s3_endpoint:
         endpoint, secure = settings.s3_host_secure
         return S3Store(
-            endpoint, settings.s3_access_key, settings.s3_secret_key.get_secret_value(),
-            settings.s3_bucket, secure, settings.s3_timeout_s,
-        )  # fmt: skip
+            endpoint,
+            settings.s3_access_key,
+            settings.s3_secret_key.get_secret_value(),
+            settings.s3_bucket,
+            secure,
+            settings.s3_timeout_s,
+        )
     return LocalStore(settings.photo_dir)

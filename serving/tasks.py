@@ -156,8 +156,9 @@ class CeleryQueue:
         self.app.conf.update(_CONF)
 
     def enqueue(self, submission_id: str) -> None:
-        self.app.send_task(process_submission.name, args=[submission_id], queue=self.settings.task_queue,
-                           retry=True)  # fmt: skip
+        self.app.send_task(
+            process_submission.name, args=[submission_id], queue=self.settings.task_queue, retry=True
+        )
 
     def wake_courier(self) -> None:
         # Expires: with no webhook worker running, the API's courier sends them anyway; nothing piles up.
@@ -260,9 +261,12 @@ def requeue_stale(svc: Service, everything: bool = False) -> int:
         rules = [
             and_(tables.Submission.status == "received", tables.Submission.queued_at.is_(None)),
             and_(tables.Submission.status == "processing", tables.Submission.lease_until < now),
-            and_(tables.Submission.status == "processing", tables.Submission.lease_until.is_(None),
-                 tables.Submission.updated_at < stale),
-        ]  # fmt: skip
+            and_(
+                tables.Submission.status == "processing",
+                tables.Submission.lease_until.is_(None),
+                tables.Submission.updated_at < stale,
+            ),
+        ]
         if _queue_empty(svc):
             rules.append(and_(tables.Submission.status == "received", tables.Submission.queued_at < stale))
         lost = or_(*rules)

@@ -50,8 +50,14 @@ REPO = Path(__file__).resolve().parents[1]
 BASE_WEIGHTS = REPO / "training" / "easyocr" / "meterdigits.pth"
 REGISTERED = "meterverify-reader"
 DEFAULTS = {
-    "epochs": 5, "per_epoch": 2000, "batch_size": 64, "lr": 1e-3, "replay": 0.7, "real_share": 0.7, "meter_types": [],
-}  # fmt: skip
+    "epochs": 5,
+    "per_epoch": 2000,
+    "batch_size": 64,
+    "lr": 1e-3,
+    "replay": 0.7,
+    "real_share": 0.7,
+    "meter_types": [],
+}
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -223,8 +229,16 @@ def errors_png(errors: list[tuple], path: Path, n: int = 24) -> None:
         )
         canvas = np.full((64, 760, 3), 255, np.uint8)
         canvas[:, : img.shape[1]] = img
-        cv2.putText(canvas, f"{name}: {strip.text} -> {read or '(nothing)'}", (370, 40),
-                    cv2.FONT_HERSHEY_SIMPLEX, 0.5, (40, 40, 200), 1, cv2.LINE_AA)  # fmt: skip
+        cv2.putText(
+            canvas,
+            f"{name}: {strip.text} -> {read or '(nothing)'}",
+            (370, 40),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.5,
+            (40, 40, 200),
+            1,
+            cv2.LINE_AA,
+        )
         rows.append(canvas)
     sheet = np.vstack(rows) if rows else np.full((64, 760, 3), 255, np.uint8)
     cv2.imwrite(str(path), sheet)
@@ -250,8 +264,13 @@ def main(args: argparse.Namespace) -> dict:
     optimizer = torch.optim.AdamW(model.parameters(), lr=config["lr"], weight_decay=1e-4)
     steps = config["epochs"] * max(1, config["per_epoch"] // config["batch_size"])
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, config["lr"], total_steps=steps, pct_start=0.1)
-    params = {**{k: str(v) for k, v in config.items()}, "init": str(init or "scratch"), "data": str(args.data),
-              "meter_types": ",".join(t.name for t in types), "seed": args.seed}  # fmt: skip
+    params = {
+        **{k: str(v) for k, v in config.items()},
+        "init": str(init or "scratch"),
+        "data": str(args.data),
+        "meter_types": ",".join(t.name for t in types),
+        "seed": args.seed,
+    }
     with tracked_run(args.experiment, params) as log:
         before = evaluate(model, val_sets)
         log(before, step=0)

@@ -85,8 +85,12 @@ def install(candidate: ModelVersion, models_dir: Path, role: str = "reader") -> 
     home = models_dir / "reader" / f"v{candidate.version}"
     if not home.exists():
         shutil.copytree(candidate.folder, home)
-    entry = {"version": candidate.version, "onnx": str((home / "reader.onnx").resolve()),
-             "sha256": sha256_file(home / "reader.onnx"), "at": datetime.now(UTC).isoformat(timespec="seconds")}  # fmt: skip
+    entry = {
+        "version": candidate.version,
+        "onnx": str((home / "reader.onnx").resolve()),
+        "sha256": sha256_file(home / "reader.onnx"),
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
     served = read_served(models_dir)
     served[role] = entry
     if role == "reader":

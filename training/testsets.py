@@ -72,8 +72,12 @@ def dataset_strips(folder: Path, split: str, n: int | None = None) -> list[Strip
         if sample.split != split or not sample.readable or not sample.digits or sample.quad is None:
             continue
         image = cv2.imread(str(folder / sample.image), cv2.IMREAD_GRAYSCALE)
-        out.append(Strip(rectify(image, np.asarray(sample.quad, np.float32), INPUT_HEIGHT),
-                         encode_text(sample.digits, sample.decimals)))  # fmt: skip
+        out.append(
+            Strip(
+                rectify(image, np.asarray(sample.quad, np.float32), INPUT_HEIGHT),
+                encode_text(sample.digits, sample.decimals),
+            )
+        )
         if n and len(out) >= n:
             break
     return out

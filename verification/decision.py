@@ -73,8 +73,10 @@ def _lucky_draw(
     if not inside:
         w = config.window
         return False, f"sent outside the self-reading days ({w.first_day}-{w.last_day} of the month)"
-    if any(f.code == "photo_reused" and not f.evidence.get("same_consumer") and not f.evidence.get("cleared_by")
-           for f in findings):  # fmt: skip
+    if any(
+        f.code == "photo_reused" and not f.evidence.get("same_consumer") and not f.evidence.get("cleared_by")
+        for f in findings
+    ):
         return (
             False,
             "the photo is like another consumer's",

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 # Thresholds on a 32-pixel-high grey strip of the display (the reader's own view of it).
-BLUR_MIN_SHARPNESS = 0.035  # 5% of readable synthetic displays are below 0.049, blurred ones median 0.031
+BLUR_MIN_SHARPNESS = 0.035  # between readable synthetic displays' low tail and blurred ones' median
 GLARE_MAX_SATURATED = 0.08  # share of blown-out pixels
 DARK_MAX_LEVEL = 40  # 90th-percentile grey level
 LOW_CONTRAST = 18  # grey levels between the 10th and 90th percentiles

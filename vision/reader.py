@@ -43,8 +43,9 @@ from .verify import MATCHES, Verification, judge, parse_typed
 CALIBRATION = Path(__file__).parent / "ocr" / "weights" / "calibration.json"
 METER_RECOGNIZER = Path(__file__).parent / "ocr" / "weights" / "ppocrv4_rec_meter.onnx"
 OWN_CALIBRATION = Path(__file__).parent / "ocr" / "weights" / "calibration_crnn.json"
-# Our own reader's calibrated confidence above which it is trusted over PP-OCRv4 when they disagree
-# (98.9% right at >= 0.9 on unseen synthetic photos; it never reaches it on real photos it cannot read).
+# Our own reader's calibrated confidence above which it is trusted over PP-OCRv4 when they disagree (it is
+# then nearly always right on unseen synthetic photos, and real photos it cannot read do not reach it:
+# python -m bench.accuracy).
 OWN_TRUSTED = 0.9
 # How much more our CRNN's typed-value posterior is doubted than PP-OCRv4's (see vision.verify.combine):
 # on synthetic photos (seed 7100, which no benchmark uses) a posterior of 0.98 from it was needed to

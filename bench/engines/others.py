@@ -27,8 +27,10 @@ def tesseract(strips: list[np.ndarray]) -> list[str] | None:
         ok, png = cv2.imencode(".png", strip)
         run = subprocess.run(
             ["tesseract", "stdin", "stdout", "--psm", "7", "-c", "tessedit_char_whitelist=0123456789."],
-            input=png.tobytes(), capture_output=True, timeout=30,
-        )  # fmt: skip
+            input=png.tobytes(),
+            capture_output=True,
+            timeout=30,
+        )
         out.append(_digits(run.stdout.decode(errors="replace")))
     return out
 

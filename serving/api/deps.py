@@ -49,8 +49,12 @@ def get_principal(
     wait = guesses.wait_s(address)
     if wait:
         retry = str(math.ceil(wait))
-        raise error(429, "too_many_attempts", f"too many unknown API keys from this address; try again in {retry} s",
-                    {"Retry-After": retry})  # fmt: skip
+        raise error(
+            429,
+            "too_many_attempts",
+            f"too many unknown API keys from this address; try again in {retry} s",
+            {"Retry-After": retry},
+        )
     principal = authenticate(session, credentials.credentials)
     if principal is None:
         guesses.fail(address)

@@ -212,6 +212,11 @@ async def _too_large(send, limit: int) -> None:
     body = b'{"detail":{"code":"request_too_large","message":"the request is larger than %d MB"}}' % (
         limit // 2**20
     )
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})  # fmt: skip
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

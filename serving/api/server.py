@@ -18,7 +18,10 @@ class JsonErrorsH11(H11Protocol):
             (b"x-content-type-options", b"nosniff"),
             (b"connection", b"close"),
         ]
-        for event in (h11.Response(status_code=400, headers=headers, reason=STATUS_PHRASES[400]),
-                      h11.Data(data=body), h11.EndOfMessage()):  # fmt: skip
+        for event in (
+            h11.Response(status_code=400, headers=headers, reason=STATUS_PHRASES[400]),
+            h11.Data(data=body),
+            h11.EndOfMessage(),
+        ):
             self.transport.write(self.conn.send(event))
         self.transport.close()

@@ -60,8 +60,13 @@ def submission_facts(
 
 
 def consumer_facts(consumer: tables.Consumer) -> v.Consumer:
-    return v.Consumer(consumer.number, consumer.meter_digits, consumer.meter_decimals,
-                      consumer.sanctioned_load_kw, consumer.utility)  # fmt: skip
+    return v.Consumer(
+        consumer.number,
+        consumer.meter_digits,
+        consumer.meter_decimals,
+        consumer.sanctioned_load_kw,
+        consumer.utility,
+    )
 
 
 def _taken_at(exif: str | None, config: v.UtilityConfig) -> datetime | None:
@@ -84,9 +89,12 @@ def _nearest_earlier_photo(
     if not photo_hash:
         return None
     bands = hash_bands(photo_hash)
-    matches = or_(*(
-        (tables.PhotoHashBand.band == band) & (tables.PhotoHashBand.value == value) for band, value in enumerate(bands)
-    ))  # fmt: skip
+    matches = or_(
+        *(
+            (tables.PhotoHashBand.band == band) & (tables.PhotoHashBand.value == value)
+            for band, value in enumerate(bands)
+        )
+    )
     S = tables.Submission
     rows = s.execute(
         select(S.id, S.photo_hash)

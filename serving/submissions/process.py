@@ -126,8 +126,12 @@ def _read(svc: Service, digest: str, typed: str, meter: Meter | None) -> dict:
     if shadow is not None:  # a candidate reads beside the served model; decisions never look at it
         try:
             seen = shadow.read(data, meter)
-            reading["shadow"] = {"version": shadow.version, "value": seen.value,
-                                 "confidence": seen.confidence, "readable": seen.readable}  # fmt: skip
+            reading["shadow"] = {
+                "version": shadow.version,
+                "value": seen.value,
+                "confidence": seen.confidence,
+                "readable": seen.readable,
+            }
         except Exception:
             log.exception("the shadow reader failed on photo %s", digest)
     return reading

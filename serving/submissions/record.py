@@ -98,9 +98,13 @@ def _codes(decision: v.Decision) -> str:
 def emit(s: Session, sub: tables.Submission, event_type: str) -> None:
     """An event for billing (the feed) and a delivery to each of the utility's endpoints (the outbox)."""
     event = tables.Event(
-        id=str(uuid.uuid4()), type=event_type, submission_id=sub.id, utility=sub.utility,
-        revision=sub.revision, payload=submission_view(sub),
-    )  # fmt: skip
+        id=str(uuid.uuid4()),
+        type=event_type,
+        submission_id=sub.id,
+        utility=sub.utility,
+        revision=sub.revision,
+        payload=submission_view(sub),
+    )
     s.add(event)
     s.flush()
     endpoints = s.scalars(

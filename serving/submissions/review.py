@@ -94,16 +94,25 @@ def settle(
             raise ValueError("submission was settled by someone else meanwhile")
         if new_meter is not None and value is not None:
             consumer.meter_digits, consumer.meter_decimals = new_meter
-            s.execute(update(tables.PastReading).where(tables.PastReading.submission_id == submission_id)
-                      .values(meter_replaced=True))  # fmt: skip
+            s.execute(
+                update(tables.PastReading)
+                .where(tables.PastReading.submission_id == submission_id)
+                .values(meter_replaced=True)
+            )
             why = f"new meter: {new_meter[0]} digits, {new_meter[1]} decimal(s)" + (f"; {why}" if why else "")
-        s.add(tables.ReviewAction(
-            submission_id=submission_id, utility=sub.utility, username=reviewer[:64],
-            action=(action or ("accept" if value is not None else "reject"))[:20],
-            before={"status": v.NEEDS_REVIEW, "verified_reading": None},
-            after={"status": settled.status, "verified_reading": settled.verified_reading},
-            reason=why[:500], reader_value=reader_value, typed=typed,
-        ))  # fmt: skip
+        s.add(
+            tables.ReviewAction(
+                submission_id=submission_id,
+                utility=sub.utility,
+                username=reviewer[:64],
+                action=(action or ("accept" if value is not None else "reject"))[:20],
+                before={"status": v.NEEDS_REVIEW, "verified_reading": None},
+                after={"status": settled.status, "verified_reading": settled.verified_reading},
+                reason=why[:500],
+                reader_value=reader_value,
+                typed=typed,
+            )
+        )
         metrics.DECISIONS.labels(settled.status, "reviewer").inc()
     delivery.wake(svc)
 
@@ -156,11 +165,23 @@ def reopen(svc: Service, submission_id: str, supervisor: str, why: str) -> None:
         lock_consumer(s, sub.consumer_number)
         decision = dict(sub.decision)
         decision["reasons"] = [r for r in decision["reasons"] if r["code"] != "rejected_by_reviewer"] + [
-            {"code": "reopened", "outcome": "review", "message": f"reopened by {supervisor}: {why}"[:500],
-             "evidence": {"supervisor": supervisor, "was": sub.status, "verified_reading": sub.verified_reading}}
-        ]  # fmt: skip
-        decision.update(status=v.NEEDS_REVIEW, verified_reading=None, lucky_draw_eligible=False,
-                        lucky_draw_reason="in review")  # fmt: skip
+            {
+                "code": "reopened",
+                "outcome": "review",
+                "message": f"reopened by {supervisor}: {why}"[:500],
+                "evidence": {
+                    "supervisor": supervisor,
+                    "was": sub.status,
+                    "verified_reading": sub.verified_reading,
+                },
+            }
+        ]
+        decision.update(
+            status=v.NEEDS_REVIEW,
+            verified_reading=None,
+            lucky_draw_eligible=False,
+            lucky_draw_reason="in review",
+        )
         s.execute(delete(tables.PastReading).where(tables.PastReading.submission_id == sub.id))
         sub.status, sub.decision, sub.verified_reading, sub.lucky_draw_eligible = (
             v.NEEDS_REVIEW,

@@ -31,9 +31,15 @@ def _reuse(photo: PhotoFacts, shown: str | None, limits: PhotoLimits) -> Finding
         message = f"the photo shows the reading this consumer's earlier photo showed: sent by {what}"
     else:
         return None  # the same meter, photographed again: a new reading
-    evidence = {"earlier": earlier.submission_id, "distance": earlier.distance, "consumer": earlier.consumer_number,
-                "same_consumer": earlier.same_consumer, "same_file": earlier.same_file,
-                "sent_on": earlier.sent_on.isoformat(), "reading": earlier.reading}  # fmt: skip
+    evidence = {
+        "earlier": earlier.submission_id,
+        "distance": earlier.distance,
+        "consumer": earlier.consumer_number,
+        "same_consumer": earlier.same_consumer,
+        "same_file": earlier.same_file,
+        "sent_on": earlier.sent_on.isoformat(),
+        "reading": earlier.reading,
+    }
     return Finding("photo_reused", "review", message, evidence)
 
 

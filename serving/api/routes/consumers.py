@@ -73,8 +73,18 @@ def consumer_readings(number: str, session: SessionDep, key: AnyKey) -> Consumer
         .order_by(tables.PastReading.on)
     ).all()
     return ConsumerReadingsOut(
-        consumer_number=consumer.number, meter_digits=consumer.meter_digits, meter_decimals=consumer.meter_decimals,
-        sanctioned_load_kw=consumer.sanctioned_load_kw, utility=consumer.utility,
-        readings=[PastReadingOut(on=r.on.isoformat(), reading=r.reading, meter_replaced=r.meter_replaced,
-                                 submission_id=r.submission_id) for r in rows],
-    )  # fmt: skip
+        consumer_number=consumer.number,
+        meter_digits=consumer.meter_digits,
+        meter_decimals=consumer.meter_decimals,
+        sanctioned_load_kw=consumer.sanctioned_load_kw,
+        utility=consumer.utility,
+        readings=[
+            PastReadingOut(
+                on=r.on.isoformat(),
+                reading=r.reading,
+                meter_replaced=r.meter_replaced,
+                submission_id=r.submission_id,
+            )
+            for r in rows
+        ],
+    )

@@ -33,11 +33,16 @@ def get_draw(month: MonthPath, svc: ServiceDep, key: AnalystKey, utility: Utilit
     """The draw's state: the commitment from the start; the entries' hash once closed; the report once run."""
     row = _draw(svc, key, utility, month)
     return DrawOut(
-        utility=row.utility, month=row.month, commitment=row.commitment, statement=row.statement,
+        utility=row.utility,
+        month=row.month,
+        commitment=row.commitment,
+        statement=row.statement,
         committed_at=row.committed_at,
-        window_opens=row.window_opens, entries_sha256=row.entries_sha256,
-        closed_at=row.closed_at.isoformat() if row.closed_at else None, report=row.report,
-    )  # fmt: skip
+        window_opens=row.window_opens,
+        entries_sha256=row.entries_sha256,
+        closed_at=row.closed_at.isoformat() if row.closed_at else None,
+        report=row.report,
+    )
 
 
 @router.get("/{month}/entries", response_class=PlainTextResponse, responses=_404)

@@ -13,10 +13,14 @@ router = APIRouter(prefix="/v1/keys", tags=["keys"])
 
 def _out(row: tables.ApiKey, key: str | None = None) -> KeyOut:
     return KeyOut(
-        id=row.id, name=row.name, scopes=row.scopes.split(), utility=row.utility,
+        id=row.id,
+        name=row.name,
+        scopes=row.scopes.split(),
+        utility=row.utility,
         created_at=row.created_at.isoformat(),
-        revoked_at=row.revoked_at.isoformat() if row.revoked_at else None, key=key,
-    )  # fmt: skip
+        revoked_at=row.revoked_at.isoformat() if row.revoked_at else None,
+        key=key,
+    )
 
 
 @router.post("", status_code=201, response_model=KeyOut, responses={422: {"description": "Bad scopes"}})

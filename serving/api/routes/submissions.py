@@ -131,12 +131,23 @@ def create_submission(
 
     svc.store.put(data, photo.content_type or "application/octet-stream")  # StoreUnavailable -> 503
     sub = tables.Submission(
-        id=str(uuid.uuid4()), utility=consumer.utility, consumer_number=consumer_number,
-        typed_reading=str(typed), typed_as=None if script == "ascii" else typed_reading, typed_script=script,
-        submitted_at=when, channel=channel, api_key_id=key.key_id, idempotency_key=idempotency_key,
-        request_hash=request_hash, photo_sha256=digest, photo_size=len(data),
-        photo_type=fmt, photo_taken=exif_taken(data), queued_at=tables.utcnow(),
-    )  # fmt: skip
+        id=str(uuid.uuid4()),
+        utility=consumer.utility,
+        consumer_number=consumer_number,
+        typed_reading=str(typed),
+        typed_as=None if script == "ascii" else typed_reading,
+        typed_script=script,
+        submitted_at=when,
+        channel=channel,
+        api_key_id=key.key_id,
+        idempotency_key=idempotency_key,
+        request_hash=request_hash,
+        photo_sha256=digest,
+        photo_size=len(data),
+        photo_type=fmt,
+        photo_taken=exif_taken(data),
+        queued_at=tables.utcnow(),
+    )
     session.add(sub)
     try:
         session.commit()
@@ -260,8 +271,16 @@ def review_submission(
             raise error(422, "malformed_reading", str(e)) from None
     try:
         new_meter = (body.new_meter.digits, body.new_meter.decimals) if body.new_meter else None
-        submissions.settle(svc, str(submission_id), f"key:{key.name}", value, body.reason, body.rollover,
-                        utility=key.utility, new_meter=new_meter)  # fmt: skip
+        submissions.settle(
+            svc,
+            str(submission_id),
+            f"key:{key.name}",
+            value,
+            body.reason,
+            body.rollover,
+            utility=key.utility,
+            new_meter=new_meter,
+        )
     except LookupError:
         raise error(404, "not_found", "no such submission") from None
     except submissions.ItemClaimed as e:  # a reviewer in the UI is on it

@@ -64,11 +64,16 @@ def deactivate_webhook(endpoint_id: RowId, session: SessionDep, key: AdminKey) -
 
 def _out(d: tables.Delivery, event_id: str) -> DeliveryOut:
     return DeliveryOut(
-        id=d.id, event_id=event_id, event_seq=d.event_seq, endpoint_id=d.endpoint_id, attempts=d.attempts,
+        id=d.id,
+        event_id=event_id,
+        event_seq=d.event_seq,
+        endpoint_id=d.endpoint_id,
+        attempts=d.attempts,
         delivered_at=d.delivered_at.isoformat() if d.delivered_at else None,
         next_attempt_at=None if d.delivered_at else d.next_attempt_at.isoformat(),
-        last_status=d.last_status, last_error=d.last_error,
-    )  # fmt: skip
+        last_status=d.last_status,
+        last_error=d.last_error,
+    )
 
 
 @router.get("/outbox", response_model=list[DeliveryOut])

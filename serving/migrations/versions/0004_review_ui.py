@@ -45,7 +45,7 @@ def upgrade() -> None:
         sa.Column("at", serving.tables.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["submission_id"], ["submissions.id"], name=op.f("fk_review_actions_submission_id_submissions")
-        ),  # fmt: skip
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_review_actions")),
     )
     op.create_index("ix_review_actions_submission", "review_actions", ["submission_id"])
