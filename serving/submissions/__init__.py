@@ -1,6 +1,7 @@
-"""A submission's life after intake: ``process`` reads and decides it, ``review`` is the one door for people's
-verdicts, ``record`` writes each decision once with the event billing receives, ``facts`` gathers what a
-decision is made on. Callers use the names below."""
+"""A submission's life: ``intake`` stores and queues it (or refuses it at the door), ``process`` reads and
+decides it, ``review`` is the one door for people's verdicts, ``record`` writes each decision once with the
+event billing receives, ``facts`` gathers what a decision is made on. Callers use the names below and
+``intake``."""
 
 from .facts import hash_bands
 from .process import MAX_CRASHES, MAX_RUNS, process, record_lost_run

@@ -6,14 +6,15 @@ import re
 from pathlib import Path
 
 from serving.api.main import _HTTP_CODES
-from serving.api.routes.submissions import _HEADER_REFUSALS
+from serving.submissions.intake import _HEADER_REFUSALS
 
 ROOT = Path(__file__).resolve().parents[2]
-# The ways a code is written in the source: error(422, "code", ...), _unavailable("code", ...),
+# The ways a code is written in the source: error(422, "code", ...), Refused(422, "code", ...), _unavailable("code", ...),
 # ReviewRefused("code", ...), a JSON body written by hand, a (status, "code") pair, and the validation
 # handler's two.
 PATTERNS = [
     r'error\(\s*\d{3},\s*"([a-z_]+)"',
+    r'[Rr]efused\(\s*\d{3},\s*"([a-z_]+)"',
     r'_unavailable\(\s*"([a-z_]+)"',
     r'ReviewRefused\(\s*"([a-z_]+)"',
     r'\{"code":"([a-z_]+)"',
