@@ -305,6 +305,20 @@ def _item(
     )
 
 
+def _refused(
+    request: Request,
+    reviewer: auth.Reviewer,
+    submission_id: str,
+    e: work.ActionRefused,
+    filters: work.Filters,
+) -> HTMLResponse:
+    """The item again with the reason an action was refused (404 for an item that is not the reviewer's)."""
+    if e.code == "not_found":
+        raise HTTPException(404, "no such item") from None
+    status = 409 if e.code in ("not_claimed", "not_in_review") else 422
+    return _item(request, reviewer, submission_id, error=str(e), status=status, filters=filters)
+
+
 @router.get("/items/{submission_id}")
 def item_page(
     request: Request, submission_id: str, reviewer: Me, reason: str = "", area: str = "", meter: str = ""
@@ -353,16 +367,7 @@ def item_act(
             _service(request), reviewer, submission_id[:36], action[:20], reading, reason, rollover, new_meter
         )
     except work.ActionRefused as e:
-        if e.code == "not_found":
-            raise HTTPException(404, "no such item") from None
-        return _item(
-            request,
-            reviewer,
-            submission_id,
-            error=str(e),
-            status=409 if e.code in ("not_claimed", "not_in_review") else 422,
-            filters=filters,
-        )
+        return _refused(request, reviewer, submission_id, e, filters)
     return _to_next(request, reviewer, filters)  # the next item at once
 
 
@@ -421,16 +426,7 @@ def item_pick_region(
     try:
         work.pick_region(_service(request), reviewer, submission_id[:36], k)
     except work.ActionRefused as e:
-        if e.code == "not_found":
-            raise HTTPException(404, "no such item") from None
-        return _item(
-            request,
-            reviewer,
-            submission_id,
-            error=str(e),
-            status=409 if e.code in ("not_claimed", "not_in_review") else 422,
-            filters=filters,
-        )
+        return _refused(request, reviewer, submission_id, e, filters)
     except StoreUnavailable:
         return _item(
             request,
