@@ -1,12 +1,5 @@
-"""The monthly lucky draw that nobody can steer, the operator included. Plain Python, no I/O.
-
-photo -> reading -> decision -> ... -> **draw**: every consumer with a lucky-draw-eligible decision in the month
-is one entry (``entries``), named in public by the hash of its receipt id. Procedure ``v2``: a statement (seed
-hash, counts, times, a future drand round) is published before the window opens; the entries' hash at close,
-before that round exists; the run verifies the round's signature (``beacon``) and draws; ``verify`` recomputes
-all of it from the report, the public entries file and the published values. ``procedure`` is v1, kept so its
-reports stay verifiable.
-"""
+"""The monthly lucky draw nobody can steer, the operator included: entries, the procedure (``v2``; ``procedure``
+is v1), the drand beacon, the verifier, the public page. Plain Python, no I/O."""
 
 from . import beacon, v2
 from .entries import Entry, canonical_csv, entries_sha256, parse_entries, pick_entries

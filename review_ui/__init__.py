@@ -1,5 +1,5 @@
-"""The review UI: reviewers clear flagged photos by keyboard, supervisors audit and reopen. Mounted by the
-service at ``/review`` (``mount``)."""
+"""The review UI: reviewers clear flagged photos by keyboard, supervisors audit, reopen and clear flags; every
+verdict goes through ``serving.submissions``' one door. Mounted at ``/review`` by ``meterverify.app``."""
 
 from __future__ import annotations
 

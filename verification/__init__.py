@@ -1,4 +1,5 @@
-"""Verification rules: decide what happens to a self-reading submission. Plain Python, no I/O."""
+"""The decision rules: what happens to a self-reading submission (accept, review, reject; the draw flag), what
+a reviewed reading must fit, and the words for every reason. Plain Python, no I/O."""
 
 from .config import UtilityConfig, default_config
 from .decision import (

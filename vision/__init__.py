@@ -1,8 +1,5 @@
-"""Reading meter photos on CPU with ONNX Runtime and OpenCV (never torch).
-
-``read(image_bytes, meter=None)`` reads the register blind; ``verify(image_bytes, typed, meter=None)`` says
-whether the photo shows what the consumer typed.
-"""
+"""Reading meter photos on CPU with ONNX Runtime and OpenCV (never torch): ``read(image_bytes, meter)`` reads
+the register blind, ``verify(image_bytes, typed, meter)`` says whether the photo shows the typed value."""
 
 from .reader import read, verify
 from .reading import Meter, MeterReading
