@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,27 @@ from vision.verify import MATCH_AT, combine, typed_posterior, typed_strings
 
 REPO = Path(__file__).resolve().parents[1]
 AUTO_ACCEPT = 0.9
+
+
+def failure_class(truth: str, decimals: int, read: str) -> str:
+    """Why a blind reading of a kWh register is wrong, in the failure classes seen on real photos."""
+    if not read:
+        return "nothing read"
+    if read.lstrip("0") == truth.lstrip("0"):
+        return "decimals wrong, every digit right"
+    if decimals and read.lstrip("0") == truth[:-decimals].lstrip("0"):
+        return "decimal drum(s) left out of the region"
+    if truth.lstrip("0") and truth.lstrip("0") in read:
+        return "extra characters beside the register"
+    if read.lstrip("0") and read.lstrip("0") in truth:
+        return "digits missing"
+    common = max(
+        (k for k in range(1, len(read) + 1) for i in range(len(read) - k + 1) if read[i : i + k] in truth),
+        default=0,
+    )
+    if common < min(3, len(truth)):
+        return "another number picked (serial, rating, label)"
+    return "digits misread"
 
 
 def digit_accuracy(predictions: list[str], truths: list[str]) -> float:
@@ -160,6 +182,11 @@ def main() -> None:
             f"  exact reading (digits+decimal) {np.mean([correct(s, r) for s, r in target]):6.1%}  of {len(target)} readable kWh photos"
         )
         print(f"  digit accuracy                 {digit_accuracy(preds, truths):6.1%}")
+        wrong = [(s, r) for s, r in target if not correct(s, r)]
+        classes = Counter(failure_class(s.digits, s.decimals, r.digits or "") for s, r in wrong)
+        print(f"  failures by class ({len(wrong)} of {len(target)}; the issue's real-photo classes):")
+        for name, count in classes.most_common():
+            print(f"    {name:44} {count:4d}  {count / len(target):6.1%}")
         print(
             f"  auto-accept at confidence >= {AUTO_ACCEPT}: coverage {len(accepted) / max(1, len(target)):6.1%}, precision {np.mean([correct(s, r) for s, r in accepted]) if accepted else 0:6.1%}"
         )
