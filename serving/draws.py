@@ -183,11 +183,11 @@ def run(
             value = randomness(chain, beacon)
         except BeaconError as e:
             raise DrawError(str(e)) from None
-        reopened = s.scalars(
-            select(tables.ReviewAction.submission_id).where(
-                tables.ReviewAction.utility == utility,
-                tables.ReviewAction.action == "reopen",
-                tables.ReviewAction.at > row.closed_at,
+        reopened = s.scalars(  # by any door: the UI, the API, a script
+            select(tables.Event.submission_id).where(
+                tables.Event.utility == utility,
+                tables.Event.type == tables.EVENT_REOPENED,
+                tables.Event.created_at > row.closed_at,
             )
         ).all()
         commitment = draw.v2.Commitment(st, row.seed)
@@ -202,6 +202,27 @@ def run(
             )
         except ValueError as e:
             raise DrawError(str(e)) from None
+        # A drawn entry whose decision was reopened and rejected since the close is out, by the same rule as
+        # after the run: the next reserve moves up.
+        by_entry = {
+            draw.v2.entry_id(e.submission_id): e.submission_id
+            for e in draw.parse_entries(row.entries_csv.encode())
+        }
+        drawn = {by_entry[p["entry"]]: p["entry"] for p in report.winners + report.reserves}
+        rejected = s.scalars(
+            select(tables.Submission.id).where(
+                tables.Submission.id.in_(list(drawn)), tables.Submission.status == "rejected"
+            )
+        ).all()
+        report.disqualified = [
+            {
+                "entry": drawn[sid],
+                "why": "its decision was reopened and rejected before the draw ran",
+                "at": now.isoformat(timespec="seconds"),
+                "by": "the draw run",
+            }
+            for sid in sorted(rejected)
+        ]
         row.report, row.run_at = report.to_dict(), now
     return report
 

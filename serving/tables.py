@@ -158,6 +158,11 @@ class PhotoHashBand(Base):
     submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"), primary_key=True)
 
 
+# The events billing receives (``Event.type``).
+EVENT_DECIDED = "submission.decided"
+EVENT_REOPENED = "submission.reopened"
+
+
 class Event(Base):
     """What billing learns: one event per final decision, in the order of ``seq`` (the pull feed's cursor)."""
 

@@ -3,9 +3,10 @@ decides it, ``review`` is the one door for people's verdicts, ``record`` writes 
 event billing receives, ``facts`` gathers what a decision is made on. Callers use the names below and
 ``intake``."""
 
+from ..tables import EVENT_DECIDED, EVENT_REOPENED
 from .facts import hash_bands
 from .process import MAX_CRASHES, MAX_RUNS, process, record_lost_run
-from .record import DECIDED, EVENT_DECIDED, EVENT_REOPENED, FINAL, submission_view
+from .record import DECIDED, FINAL, submission_view
 from .review import (
     ItemClaimed,
     clear_reuse,

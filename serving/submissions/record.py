@@ -12,18 +12,13 @@ from sqlalchemy.orm import Session
 import verification as v
 
 from .. import tables
+from ..tables import EVENT_DECIDED
 from .facts import hash_bands
 
 FINAL = (v.ACCEPTED, v.REJECTED)
 
 
 DECIDED = (v.ACCEPTED, v.NEEDS_REVIEW, v.REJECTED)
-
-
-EVENT_DECIDED = "submission.decided"
-
-
-EVENT_REOPENED = "submission.reopened"
 
 
 def record(

@@ -13,8 +13,9 @@ from verification.rules.window import local_date
 
 from .. import delivery, draws, metrics, tables
 from ..service import Service
+from ..tables import EVENT_REOPENED
 from .facts import consumer_facts, lock_consumer, submission_facts
-from .record import EVENT_REOPENED, FINAL, emit, record
+from .record import FINAL, emit, record
 
 
 def reader_reading(sub: tables.Submission) -> str | None:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 
 import draw
 from serving import draws, keys, submissions, tables
@@ -206,6 +207,21 @@ def test_after_close_no_decision_enters_and_a_rejected_winner_is_replaced(
     decided = api.wait(late)
     assert decided["status"] == "accepted" and not decided["lucky_draw_eligible"]
     assert decided["lucky_draw_reason"] == "decided after the month's draw closed"
+
+
+def test_an_entry_rejected_between_close_and_run_is_listed_and_out(
+    api: Api, month: dict[str, str], chain: TestChain
+) -> None:
+    row = draws.commit(api.svc, "default", "2026-11", 2, 1, chain=chain.chain, now=COMMIT_AT)
+    row = draws.close(api.svc, "default", "2026-11", now=_close_time(row))
+    with time_machine.travel(_close_time(row) + timedelta(hours=1), tick=True):  # after the close
+        submissions.reopen(api.svc, month["plain"], "chitra", "the meter is not the consumer's")
+        _review(api, month["plain"], {"action": "reject", "reason": "wrong meter"})
+    report = draws.run(api.svc, "default", "2026-11", chain.round(row.statement["beacon"]["round"]))
+    out = draw.v2.entry_id(month["plain"])  # three entries, two winners and a reserve: it was drawn
+    assert out in report.reopened_before_run and [d["entry"] for d in report.disqualified] == [out]
+    assert out not in report.standing()[0] + report.standing()[1]
+    assert _verified(api, chain, draws.get(api.svc, "default", "2026-11")) == []
 
 
 def test_another_consumers_photo_never_enters_whatever_the_reviewer_does(api: Api) -> None:
