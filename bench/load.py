@@ -124,13 +124,12 @@ def main(args: argparse.Namespace) -> int:
 
     try:
         subprocess.run([meterverify(), "db", "upgrade"], env=env, check=True, stdout=log, stderr=log)
-        billing = subprocess.run(
-            [meterverify(), "keys", "create", "--scope", "billing", "--name", "load"],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
+
+        def new_key(scope: str, name: str) -> str:
+            command = [meterverify(), "keys", "create", "--scope", scope, "--name", name]
+            return subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout.strip()
+
+        billing = new_key("billing", "load")
         photos, csv = make_photos(args.distinct)
         (work / "consumers.csv").write_text(csv)
         subprocess.run(
@@ -150,13 +149,7 @@ def main(args: argparse.Namespace) -> int:
         receiver = None
         if args.receiver_delay:
             receiver = Receiver(delay=args.receiver_delay).start()
-            admin = subprocess.run(
-                [meterverify(), "keys", "create", "--scope", "admin", "--name", "load-admin"],
-                env=env,
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout.strip()
+            admin = new_key("admin", "load-admin")
             r = httpx.post(
                 f"{base}/v1/webhooks",
                 headers={"Authorization": f"Bearer {admin}"},

@@ -390,8 +390,9 @@ def item_photo(request: Request, submission_id: str, reviewer: Me) -> Response:
 
 @router.get("/items/{submission_id}/region/{k}.png")
 def item_region(request: Request, submission_id: str, k: int, reviewer: Me) -> Response:
-    """Region ``k`` (0: the register the reader chose, then the next best regions), straightened from the
-    full-resolution photo with a margin around it: a drum the region cut off is seen."""
+    """Region ``k`` (0: the register the reader chose, then the next best regions), straightened with a margin
+    around it (a drum the region cut off is seen), from pixels as sharp as the photo has, up to its display
+    height."""
     svc = _service(request)
     with svc.sessions() as s:
         sub = _mine(s, reviewer, submission_id)
@@ -403,11 +404,12 @@ def item_region(request: Request, submission_id: str, k: int, reviewer: Me) -> R
         photo = decode_photo(svc.store.get(digest))
     except (PhotoMissing, ImageError):
         raise HTTPException(404, "the photo cannot be shown") from None
-    quad = widen(np.asarray(quads[k], dtype=np.float32), along=0.4, across=0.25)
-    full = photo.at_factor(1)
-    quad *= full.shape[1] / photo.width
+    quad = widen(np.asarray(quads[k], dtype=np.float32), along=0.4, across=0.25) / photo.scale
+    image, quad = photo.for_region(
+        quad, REGION_MAX_HEIGHT
+    )  # the full-resolution pixels, when they are needed
     height = int(np.clip(quad_size(quad)[1], REGION_MIN_HEIGHT, REGION_MAX_HEIGHT))
-    ok, png = cv2.imencode(".png", rectify(full, quad, height))
+    ok, png = cv2.imencode(".png", rectify(image, quad, height))
     return Response(png.tobytes(), media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
 

@@ -202,29 +202,24 @@ def run(
             )
         except ValueError as e:
             raise DrawError(str(e)) from None
-        # A drawn entry whose decision was reopened and rejected since the close is out, by the same rule as
-        # after the run: the next reserve moves up.
-        by_entry = {
-            draw.v2.entry_id(e.submission_id): e.submission_id
-            for e in draw.parse_entries(row.entries_csv.encode())
-        }
-        drawn = {by_entry[p["entry"]]: p["entry"] for p in report.winners + report.reserves}
-        rejected = s.scalars(
-            select(tables.Submission.id).where(
-                tables.Submission.id.in_(list(drawn)), tables.Submission.status == "rejected"
-            )
-        ).all()
-        report.disqualified = [
-            {
-                "entry": drawn[sid],
-                "why": "its decision was reopened and rejected before the draw ran",
-                "at": now.isoformat(timespec="seconds"),
-                "by": "the draw run",
-            }
-            for sid in sorted(rejected)
-        ]
         row.report, row.run_at = report.to_dict(), now
-    return report
+        # A drawn entry reopened and rejected since the close is out already, by the rule that applies after.
+        entries = entries_by_id(row)
+        drawn = [entries[p["entry"]].submission_id for p in report.winners + report.reserves]
+        rejected = s.scalars(
+            select(tables.Submission.id)
+            .where(tables.Submission.id.in_(drawn), tables.Submission.status == "rejected")
+            .order_by(tables.Submission.id)
+        )
+        for sid in rejected:
+            _disqualify(
+                row,
+                draw.v2.entry_id(sid),
+                "the draw run",
+                "its decision was reopened and rejected before the draw ran",
+                now,
+            )
+        return draw.v2.Report.from_dict(row.report)
 
 
 def disqualify(s, sub: tables.Submission, by: str, why: str) -> bool:
@@ -233,22 +228,30 @@ def disqualify(s, sub: tables.Submission, by: str, why: str) -> bool:
     row = _get(s, sub.utility, sub.month or "")
     if row is None or row.report is None or row.statement is None:
         return False
+    return _disqualify(row, draw.v2.entry_id(sub.id), by, why, tables.utcnow())
+
+
+def _disqualify(row: tables.Draw, entry: str, by: str, why: str, at: datetime) -> bool:
     report = draw.v2.Report.from_dict(copy.deepcopy(row.report))  # a new value: the JSON column sees it
-    entry = draw.v2.entry_id(sub.id)
     drawn = {p["entry"] for p in report.winners + report.reserves}
     if entry not in drawn or entry in {d["entry"] for d in report.disqualified}:
         return False
     report.disqualified.append(
-        {"entry": entry, "why": why[:200], "at": tables.utcnow().isoformat(timespec="seconds"), "by": by[:64]}
+        {"entry": entry, "why": why[:200], "at": at.isoformat(timespec="seconds"), "by": by[:64]}
     )
     row.report = report.to_dict()
     return True
 
 
+def entries_by_id(row: tables.Draw) -> dict[str, draw.Entry]:
+    """Entry (hashed receipt id) -> the private entry behind it (consumer, submission): for analysts only."""
+    entries = draw.parse_entries(row.entries_csv.encode()) if row.entries_csv else []
+    return {draw.v2.entry_id(e.submission_id): e for e in entries}
+
+
 def consumers_by_entry(row: tables.Draw) -> dict[str, str]:
-    """Entry (hashed receipt id) -> consumer number, from the private entries list: for analysts only."""
-    entries = draw.parse_entries((row.entries_csv or "").encode()) if row.entries_csv else []
-    return {draw.v2.entry_id(e.submission_id): e.consumer_number for e in entries}
+    """Entry (hashed receipt id) -> consumer number."""
+    return {entry: e.consumer_number for entry, e in entries_by_id(row).items()}
 
 
 def get(svc: Service, utility: str, month: str) -> tables.Draw | None:

@@ -73,14 +73,10 @@ def _lucky_draw(
     if not inside:
         w = config.window
         return False, f"sent outside the self-reading days ({w.first_day}-{w.last_day} of the month)"
-    if any(
-        f.code == "photo_reused" and not f.evidence.get("same_consumer") and not f.evidence.get("cleared_by")
-        for f in findings
-    ):
-        return (
-            False,
-            "the photo is like another consumer's",
-        )  # whatever a reviewer does, unless a supervisor cleared it
+    # Another consumer's photo never enters, whatever a reviewer does, unless a supervisor cleared the flag.
+    ev = [f.evidence for f in findings if f.code == "photo_reused"]
+    if any(not e.get("same_consumer") and not e.get("cleared_by") for e in ev):
+        return False, "the photo is like another consumer's"
     if sub.draw_closed:
         return False, "decided after the month's draw closed"
     if sub.lucky_draw_entries_this_month >= config.lucky_draw.entries_per_month:
@@ -121,10 +117,8 @@ def decide(sub: Submission, config: UtilityConfig | None = None) -> Decision:
         shown_text = str(shown)
         typed_findings, verified = typed.check(sub.typed, sub.read, shown)
         findings += typed_findings
-        offered = typed.offered(sub.read, sub.consumer)
-        proposed = str(offered) if offered is not None else None
         findings += history.check(shown, sub.read.digits, sub.consumer, sub.history, today, config.history)
-    if proposed is None and verified is None:  # unsure of the screen, sure of its digits: still offered
+    if proposed is None:  # what a reviewer is offered: the whole register read (a screen doubt included)
         offered = typed.offered(sub.read, sub.consumer)
         proposed = str(offered) if offered is not None else None
     findings += photo.check(sub.photo, sub.read.quality, config.photo, shown_text)

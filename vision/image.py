@@ -16,6 +16,8 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from .geometry import quad_size
+
 MAX_BYTES = 40 * 1024 * 1024
 MAX_PIXELS_JPEG = 120_000_000  # decoded at 1/8 scale, so still cheap
 MAX_PIXELS_OTHER = 50_000_000  # PNG, WebP, HEIC have no reduced decode
@@ -64,6 +66,19 @@ class Photo:
         if factor == self.factor or self.format != "JPEG":
             return self.image
         return _orient(_imdecode(self.data, factor), self.orientation)
+
+    def for_region(self, quad: np.ndarray, min_height: float) -> tuple[np.ndarray, np.ndarray]:
+        """The image to cut the region ``quad`` (pixels of ``image``) from, and the quad in it: ``image``, or a
+        sharper decode when the region is less than ``min_height`` pixels high there (a second decode costs as
+        much as the first: only when needed, and no sharper than needed)."""
+        height = quad_size(quad)[1]
+        factor = self.factor
+        while factor > 1 and height * self.factor / factor < min_height:
+            factor //= 2
+        if factor == self.factor:
+            return self.image, quad
+        image = self.at_factor(factor)
+        return image, quad * (image.shape[1] / self.image.shape[1])
 
 
 def sniff_format(data: bytes) -> str | None:

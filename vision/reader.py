@@ -18,7 +18,7 @@ import numpy as np
 
 from .detect import DisplayDetector, DisplayQuad
 from .detect.text import TextDetector
-from .geometry import quad_size, rectify, widen
+from .geometry import rectify, widen
 from .image import ImageError, Photo, decode_photo
 from .locate import (
     WHOLE_ASPECT,
@@ -271,7 +271,7 @@ class MeterReader:
 
     def _own_reading(self, photo: Photo, found: DisplayQuad) -> Own:
         """Our display detector and CRNN alone (the reader before PP-OCRv4 joined it)."""
-        image, quad = self._source_for(photo, found.quad)
+        image, quad = photo.for_region(found.quad, MIN_SOURCE_HEIGHT)
         strip = self.crnn.read(rectify(image, quad, INPUT_HEIGHT))
         flags = check_strip(rectify(image, quad, 2 * INPUT_HEIGHT))
         scale = photo.width / image.shape[1]
@@ -336,7 +336,7 @@ class MeterReader:
 
     def _describe(self, photo: Photo, region: Candidate) -> MeterReading:
         """The reading of a chosen region: digits, confidences, mode, quality, the second opinion."""
-        image, quad = self._source_for(photo, region.quad)
+        image, quad = photo.for_region(region.quad, MIN_SOURCE_HEIGHT)
         flags = check_strip(rectify(image, quad, 2 * INPUT_HEIGHT))
         second = self.crnn.read(rectify(image, quad, INPUT_HEIGHT))
         if self.meter_recognizer is not None and region.digits:
@@ -381,18 +381,6 @@ class MeterReader:
         else:
             result.readable = True
         return result
-
-    @staticmethod
-    def _source_for(photo: Photo, quad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The image to cut the display from: the decoded one, or a sharper decode when the display is small."""
-        _, height = quad_size(quad)
-        factor = photo.factor
-        while factor > 1 and height * photo.factor / factor < MIN_SOURCE_HEIGHT:
-            factor //= 2
-        if factor == photo.factor:
-            return photo.image, quad
-        image = photo.at_factor(factor)
-        return image, quad * (image.shape[1] / photo.image.shape[1])
 
 
 def _photo_quad(quad: np.ndarray, scale: float) -> list[list[float]]:
