@@ -12,6 +12,10 @@
    decimals, as the service knows them from the consumer record) and on the real strips: how often the true
    value is confirmed, and how often each kind of typing mistake is confirmed (it must not be).
 4. The real photos in ``datasets/real-photos-lt``: current register read, history registers refused.
+5. A meter type whose serial (as many digits as the register) is printed larger than the register.
+
+Each failure class seen on real photos (red drum left out, decimals, another number, extra characters) is
+printed as its own figure on the synthetic photos that can show it.
 
 Prints exact-reading accuracy, digit accuracy, display hit rate (IoU >= 0.5) and, at the auto-accept
 confidence, coverage and precision; confirmation rates for typed verification.
@@ -32,6 +36,8 @@ from bench.typing_mistakes import KINDS, mistake, with_point
 from meterdata.manifest import load_manifest
 from meterdata.strips import DigitCrops, nearest_digits
 from meterdata.synth import generate
+from meterdata.synth.meter_type import MeterType
+from meterdata.synth.scene import render_photo
 from vision.geometry import on_display, rectify
 from vision.locate import digit_run
 from vision.reader import CRNN_DOUBT, MeterReader
@@ -102,6 +108,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--engines", default="tesseract,ssocr,rapidocr", help="other engines to compare ('' for none)"
+    )
+    parser.add_argument(
+        "--serial-n",
+        type=int,
+        default=100,
+        help="photos of a meter type with a serial larger than its register",
     )
     args = parser.parse_args()
     others = [e for e in args.engines.split(",") if e]
@@ -187,6 +199,7 @@ def main() -> None:
         print(f"  failures by class ({len(wrong)} of {len(target)}; the issue's real-photo classes):")
         for name, count in classes.most_common():
             print(f"    {name:44} {count:4d}  {count / len(target):6.1%}")
+        class_checks(target, correct)
         print(
             f"  auto-accept at confidence >= {AUTO_ACCEPT}: coverage {len(accepted) / max(1, len(target)):6.1%}, precision {np.mean([correct(s, r) for s, r in accepted]) if accepted else 0:6.1%}"
         )
@@ -220,6 +233,60 @@ def main() -> None:
                 got = ENGINES[name](crops)
                 print(row(name, got, truth_oracle) if got is not None else f"  {name:<22} not installed")
     real_photos(MeterReader())
+    if args.serial_n:
+        serial_type(MeterReader(), args.serial_n, args.seed)
+
+
+def class_checks(target: list, correct) -> None:
+    """Each failure class seen on real photos, as its own figure on the synthetic photos that can show it."""
+    red = [(s, r) for s, r in target if s.kind == "drum" and s.decimals]
+    lcd = [(s, r) for s, r in target if s.kind != "drum" and s.decimals]
+    figures = [
+        ("red decimal drum kept, its decimals read", red, lambda s, r: correct(s, r)),
+        (
+            "red decimal drum left out",
+            red,
+            lambda s, r: failure_class(s.digits, s.decimals, r.digits or "").startswith("decimal drum"),
+        ),
+        ("LCD decimals read (point or none marked)", lcd, lambda s, r: correct(s, r)),
+        (
+            "extra characters beside the register",
+            target,
+            lambda s, r: (
+                not correct(s, r) and failure_class(s.digits, s.decimals, r.digits or "").startswith("extra")
+            ),
+        ),
+        (
+            "another number picked",
+            target,
+            lambda s, r: (
+                not correct(s, r)
+                and failure_class(s.digits, s.decimals, r.digits or "").startswith("another")
+            ),
+        ),
+    ]
+    print("  per failure class:")
+    for name, cases, hit in figures:
+        share = np.mean([hit(s, r) for s, r in cases]) if cases else 0.0
+        print(f"    {name:44} {share:6.1%}  of {len(cases)}")
+
+
+def serial_type(pipeline: MeterReader, n: int, seed: int) -> None:
+    """Photos of a meter type whose serial, as many digits as the register, is printed larger than it."""
+    big_serial = MeterType(name="big-serial", digits=6, decimals=1, serial_scale=1.6)
+    blind, known = [], []
+    for i in tqdm(range(n), desc="big-serial", leave=False):
+        data, s = render_photo(seed, i, size=(1024, 768), split="test", meter_type=big_serial)
+        if not (s.readable and s.mode == "kwh"):
+            continue
+        truths = (s.digits, nearest_digits(s))
+        blind.append(pipeline.read(data).digits in truths)
+        known.append(pipeline.read(data, Meter(6, 1)).digits in truths)
+    print(
+        f"\n5. The register, not a larger serial ({len(blind)} photos of meter type big-serial, seed {seed}):"
+    )
+    print(f"    register read (blind)                      {np.mean(blind):6.1%}")
+    print(f"    register read (meter's digits known)       {np.mean(known):6.1%}")
 
 
 def _digits(line) -> str:

@@ -3,6 +3,7 @@ JavaScript for the keyboard and the photo viewer, no build step."""
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -418,15 +419,23 @@ def item_pick_region(
     request: Request,
     submission_id: str,
     reviewer: Poster,
-    k: Annotated[int, Form()],
+    k: Annotated[int | None, Form()] = None,
+    quad: Annotated[str, Form(max_length=400)] = "",
     f_reason: Annotated[str, Form()] = "",
     f_area: Annotated[str, Form()] = "",
     f_meter: Annotated[str, Form()] = "",
 ) -> Response:
-    """The reviewer picked region ``k`` as the register: the reader reads it there."""
+    """The reviewer picked region ``k`` as the register, or marked where it is (``quad``: JSON, four points in
+    photo pixels): the reader reads it there."""
     filters = _filters(f_reason, f_area, f_meter)
     try:
-        work.pick_region(_service(request), reviewer, submission_id[:36], k)
+        marked = None
+        if quad:
+            try:
+                marked = json.loads(quad)
+            except ValueError:
+                raise work.ActionRefused("bad_region", "a region is four points [x, y]") from None
+        work.pick_region(_service(request), reviewer, submission_id[:36], k, marked)
     except work.ActionRefused as e:
         return _refused(request, reviewer, submission_id, e, filters)
     except StoreUnavailable:

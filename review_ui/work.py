@@ -215,45 +215,77 @@ def _held(s: Session, reviewer: Reviewer, submission_id: str) -> tables.Submissi
 
 
 def regions(reading: dict | None) -> list[list]:
-    """The quads a reviewer can pick as the register: the reader's choice first, then the next best."""
+    """The quads a reviewer can pick as the register: the reader's choice first, then the next best, then the
+    one the reviewer marked, if any."""
     reading = reading or {}
     first = (reading.get("display") or {}).get("quad")
-    return ([first] if first else []) + [o["quad"] for o in reading.get("others") or []]
+    marked = reading.get("picked") or {}
+    return (
+        ([first] if first else [])
+        + [o["quad"] for o in reading.get("others") or []]
+        + ([marked["quad"]] if marked.get("marked") else [])
+    )
 
 
-def pick_region(svc: Service, reviewer: Reviewer, submission_id: str, k: int) -> None:
-    """The reviewer says region ``k`` of ``regions`` shows the register (0: the reader's own choice): the
-    reader reads it there, and that reading is what A offers. Logged: a marked register is training data."""
+def pick_region(
+    svc: Service, reviewer: Reviewer, submission_id: str, k: int | None = None, marked: list | None = None
+) -> None:
+    """The reviewer says region ``k`` of ``regions`` shows the register (0: the reader's own choice), or marks
+    where it is (``marked``: a quad in photo pixels, when no region offered was right): the reader reads it
+    there, and that reading is what A offers. Logged with the quad: a marked register is training data."""
+    if marked is not None:
+        try:
+            marked = [[round(float(x), 1), round(float(y), 1)] for x, y in marked]
+        except (TypeError, ValueError):
+            raise ActionRefused("bad_region", "a region is four points [x, y]") from None
     with svc.sessions() as s:
         sub = _held(s, reviewer, submission_id)
         quads = regions(sub.reading)
-        if not 0 <= k < len(quads):
+        if marked is not None:  # a new mark takes the place of an earlier one
+            quads = [q for q in quads if not _is_marked(sub.reading, q)]
+            k, quads = len(quads), [*quads, marked]
+        elif k is None or not 0 <= k < len(quads):
             raise ActionRefused("bad_region", "there is no such region")
+        was_marked = marked is not None or _is_marked(sub.reading, quads[k])
         consumer = s.get(tables.Consumer, sub.consumer_number)
         digest = sub.photo_sha256
     try:
         picked = submissions.read_region(svc, digest, quads[k], consumer) if k else None
     except PhotoMissing:
         raise ActionRefused("photo_missing", "the photo is missing from the store") from None
+    except ValueError as e:  # a marked quad outside the photo, or too small to hold a register
+        raise ActionRefused("bad_region", str(e)) from None
     with svc.sessions.begin() as s:
         sub = s.get(tables.Submission, submission_id)
         reading = {key: value for key, value in (sub.reading or {}).items() if key != "picked"}
         if picked is not None:
-            reading["picked"] = {**picked, "region": k, "quad": quads[k], "by": reviewer.username}
+            where = {"region": k, "quad": quads[k], "by": reviewer.username, "marked": was_marked}
+            reading["picked"] = {**picked, **where}
         sub.reading = reading
         state = {"status": v.NEEDS_REVIEW, "verified_reading": None}
         offered = picked.get("offered") if picked else submissions.reader_reading(sub)
+        what = f"marked the register at {_quad_words(marked)}" if marked is not None else f"region {k}"
         _log(
             s,
             reviewer,
             submission_id,
-            "pick_region",
+            "mark_region" if marked is not None else "pick_region",
             state,
-            state,
-            f"region {k}: the reader offers {offered}",
+            {**state, "quad": quads[k]} if k else state,
+            f"{what}: the reader offers {offered}",
             reader_value=offered,
             typed=sub.typed_reading,
         )
+
+
+def _is_marked(reading: dict | None, quad: list) -> bool:
+    marked = (reading or {}).get("picked") or {}
+    return bool(marked.get("marked")) and marked.get("quad") == quad
+
+
+def _quad_words(quad: list) -> str:
+    xs, ys = [p[0] for p in quad], [p[1] for p in quad]
+    return f"x {min(xs):.0f}-{max(xs):.0f}, y {min(ys):.0f}-{max(ys):.0f}"
 
 
 def clear_reuse(svc: Service, supervisor: Reviewer, submission_id: str, why: str) -> None:

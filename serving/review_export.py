@@ -1,5 +1,6 @@
-"""Reviewer corrections as training data: the photos people settled, with the detected display quad and the
-reading a person confirmed, written in the dataset format (``datasets/README.md``)."""
+"""Reviewer corrections as training data: the photos people settled, with where the register is (where a
+reviewer picked or marked it, else where the reader found it) and the reading a person confirmed, written in the
+dataset format (``datasets/README.md``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from meterdata.manifest import MANIFEST_NAME, Sample, write_manifest
+from vision.image import ImageError, decode_photo
 
 from . import tables
 from .service import Service
@@ -66,24 +68,35 @@ def export_reviews(svc: Service, out: Path, utility: str | None = None) -> int:
                 units, _, frac = sub.verified_reading.partition(".")
                 frac = frac.ljust(consumer.meter_decimals, "0")[: consumer.meter_decimals]
                 digits = (units + frac).rjust(consumer.meter_digits, "0")
-            quad = ((sub.reading or {}).get("display") or {}).get("quad")
+            # Where the register is: where a reviewer picked or marked it, else where the reader found it.
+            picked = (sub.reading or {}).get("picked")
+            quad = (picked or (sub.reading or {}).get("display") or {}).get("quad")
+            try:
+                photo = decode_photo(data)  # quads are in the upright photo's pixels: its size goes with them
+            except ImageError:
+                photo = None
             samples.append(
                 Sample(
                     image=name,
                     digits=digits,
                     decimals=consumer.meter_decimals if readable else 0,
-                    quad=quad,
+                    quad=quad if photo else None,
                     kind="other",
                     readable=readable,
                     split=_split(meter),
                     mode="kwh" if readable else None,
                     meter=meter,
+                    width=photo.width if photo else None,
+                    height=photo.height if photo else None,
                     extra={
                         "source": "review",
                         "submission_id": sub.id,
                         "reviewer": decision.get("decided_by"),
                         "reader_value": decision.get("proposed_reading"),
                         "typed": sub.typed_reading,
+                        "register_from": (
+                            ("marked" if picked.get("marked") else "picked") if picked else "reader"
+                        ),
                     },
                 )
             )
@@ -91,8 +104,8 @@ def export_reviews(svc: Service, out: Path, utility: str | None = None) -> int:
     (out / "README.md").write_text(
         f"# Reviewer corrections ({len(samples)} photos)\n\n"
         f"Exported {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `meterverify data from-reviews`"
-        f"{f' for utility {utility}' if utility else ''}: photos a reviewer settled, with the display quad the "
-        "detector found and the reading the reviewer confirmed (rejected as unclear or not a meter: "
+        f"{f' for utility {utility}' if utility else ''}: photos a reviewer settled, with where the register "
+        "is (`extra.register_from`: marked or picked by the reviewer, else as the reader found it) and the reading the reviewer confirmed (rejected as unclear or not a meter: "
         "`readable: false`). `kind` is `other` (not recorded per consumer); `meter` is a hash of the consumer, "
         "and splits (80/10/10) never share a meter. The photos are consumers' own: keep this dataset inside the "
         "utility's systems.\n"

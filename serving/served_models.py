@@ -28,7 +28,8 @@ def served_file(models_dir: Path) -> Path:
 
 
 def read_served(models_dir: Path) -> dict:
-    """``{"reader": {"version", "onnx", "sha256"}, "shadow": {...}?}``; ``{}`` when nothing was promoted."""
+    """``{"reader": {"version", "onnx", "sha256"}, "shadow": {...}?, "ranker": {"version", "path", "sha256"}?}``;
+    ``{}`` when nothing was promoted."""
     try:
         return json.loads(served_file(models_dir).read_text())
     except FileNotFoundError:
@@ -47,6 +48,12 @@ def sha256_file(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def _checked(path: Path, sha256: str) -> Path:
+    if sha256_file(path) != sha256:
+        raise RuntimeError(f"{path} does not match its recorded SHA-256: not serving it")
+    return path
+
+
 class ServedModels:
     """The reader (and an optional shadow reader) this process serves, reloaded when a promotion lands."""
 
@@ -58,15 +65,14 @@ class ServedModels:
         self._reader = None
         self._shadow = None
 
-    def _load(self, entry: dict | None):
+    def _load(self, entry: dict | None, ranker: dict | None = None):
         from vision.reader import MeterReader
 
+        ranker_path = _checked(Path(ranker["path"]), ranker["sha256"]) if ranker else None
         if not entry:
-            return MeterReader()
-        path = Path(entry["onnx"])
-        if sha256_file(path) != entry["sha256"]:
-            raise RuntimeError(f"{path} does not match its recorded SHA-256: not serving it")
-        return MeterReader(path, version=str(entry["version"]))
+            return MeterReader(ranker_weights=ranker_path)
+        path = _checked(Path(entry["onnx"]), entry["sha256"])
+        return MeterReader(path, version=str(entry["version"]), ranker_weights=ranker_path)
 
     def _refresh(self) -> None:
         now = time.monotonic()
@@ -80,8 +86,8 @@ class ServedModels:
             if served == self._served and self._reader is not None:
                 return
             try:
-                reader = self._load(served.get("reader"))
-                shadow = self._load(served["shadow"]) if served.get("shadow") else None
+                reader = self._load(served.get("reader"), served.get("ranker"))
+                shadow = self._load(served["shadow"], served.get("ranker")) if served.get("shadow") else None
             except Exception as e:  # a broken promotion must not take the service down: keep what works
                 log.error(
                     "cannot load the promoted models (%s); still serving %s",

@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from training.checkpoint import add_run_args, prepare_run, save_checkpoint, start_epoch
-from training.data.detect import DetectorDataset, load_photos
+from training.data.detect import DetectorDataset, load_sets
 from training.loop import step
 from training.models.corner_net import CornerNet, soft_argmax
 from training.tracking import tracked_run
@@ -31,6 +31,14 @@ def get_args_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--synth-train", type=Path, required=True)
     p.add_argument("--synth-val", type=Path, required=True)
+    p.add_argument(
+        "--data",
+        type=Path,
+        action="append",
+        default=[],
+        help="a dataset with register quads to learn from too (train split; val split validates), e.g. "
+        "reviewers' marks from `meterverify data from-reviews`; repeatable",
+    )
     p.add_argument("--side", type=int, default=192, help="input size (square)")
     p.add_argument("--width", type=int, default=16)
     p.add_argument("--epochs", type=int, default=8)
@@ -113,8 +121,10 @@ def evaluate(model, loader) -> dict[str, float]:
 
 def main(args: argparse.Namespace) -> Path:
     prepare_run(args)
-    train = DetectorDataset(*load_photos(args.synth_train, "train"), args.side, augment=True, seed=args.seed)
-    val = DetectorDataset(*load_photos(args.synth_val, "val"), args.side, augment=False)
+    train_sets = [(args.synth_train, "train"), *((d, "train") for d in args.data)]
+    val_sets = [(args.synth_val, "val"), *((d, "val") for d in args.data)]
+    train = DetectorDataset(*load_sets(train_sets), args.side, augment=True, seed=args.seed)
+    val = DetectorDataset(*load_sets(val_sets), args.side, augment=False)
     loader = DataLoader(
         train,
         args.batch_size,

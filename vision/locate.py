@@ -17,9 +17,10 @@ import cv2
 import numpy as np
 
 from .detect.text import TextBox, TextDetector
-from .geometry import order_quad, quad_size, rectify
+from .geometry import on_display, order_quad, quad_size, rectify
 from .image import Photo
 from .ocr.ppocr import HEIGHT, TextLine, TextRecognizer
+from .rank import FEATURES, Ranker
 from .reading import Meter
 
 # Text shorter than this (pixels of the working image) is print on the housing, not a register.
@@ -100,39 +101,49 @@ def digit_run(chars: list) -> tuple[int, int]:
     return s, e
 
 
-def score(c: Candidate, meter: Meter | None, tallest: float, centre: np.ndarray, diag: float) -> float:
-    """How much a region looks like the register the consumer photographed (higher is better)."""
+def features(
+    c: Candidate,
+    meter: Meter | None,
+    tallest: float,
+    centre: np.ndarray,
+    diag: float,
+    display: np.ndarray | None = None,
+) -> np.ndarray:
+    """The measures of ``vision.rank.FEATURES`` for one region (``display``: our detector's quad, same pixels)."""
     n = len(c.digits)
-    if n < 3:
-        return -np.inf
     confidences = [ch.confidence for ch in c.run if ch.char != "."]
-    s = 2.0 * float(np.mean(confidences))
-    if meter is not None:
-        if n == meter.digits:
-            s += 2.0
-        elif meter.digits - 3 <= n < meter.digits:  # an LCD blanks leading zeros; a drum may be cut off
-            s += 1.0
-        else:
-            s -= abs(n - meter.digits)
-    elif 4 <= n <= 8:
-        s += 1.0
-    elif n > 8:
-        s -= 1.5  # serial numbers, barcodes
-    others = sum(ch.char == "?" for ch in c.line.chars)
-    s -= 0.4 * min(others, 4)
-    if c.text.count(".") > 1:
-        s -= 1.5  # a date, a version: not a register
-    s += 1.5 * min(1.0, c.height / tallest)
-    s -= 0.6 * float(np.linalg.norm(c.quad.mean(0) - centre)) / diag
-    if c.source == "detector":
-        s += 0.3
-    return s
+    known = meter is not None
+    exact = known and n == meter.digits
+    short = known and meter.digits - 3 <= n < meter.digits
+    hsv = cv2.cvtColor(c.strip, cv2.COLOR_BGR2HSV) if c.strip.ndim == 3 else None
+    grey = cv2.cvtColor(c.strip, cv2.COLOR_BGR2GRAY) if c.strip.ndim == 3 else c.strip
+    values = {
+        "confidence": float(np.mean(confidences)) if confidences else 0.0,
+        "meter_digits": float(exact),
+        "meter_short": float(short),
+        "meter_off": float(abs(n - meter.digits)) if known and not (exact or short) else 0.0,
+        "no_meter_4_8": float(not known and 4 <= n <= 8),
+        "no_meter_long": float(not known and n > 8),
+        "letters": float(min(sum(ch.char == "?" for ch in c.line.chars), 4)),
+        "dots": float(c.text.count(".") > 1),
+        "height": min(1.0, c.height / tallest),
+        "off_centre": float(np.linalg.norm(c.quad.mean(0) - centre)) / diag,
+        "on_display": float(display is not None and c.source != "detector" and on_display(c.quad, display)),
+        "from_detector": float(c.source == "detector"),
+        "joined": float(c.source.startswith("line")),
+        "colour": float(hsv[..., 1].mean()) / 255 if hsv is not None else 0.0,
+        "contrast": float(grey.std()) / 128,
+    }
+    return np.array([values[name] for name in FEATURES], np.float32)
 
 
 class Locator:
-    def __init__(self, detector: TextDetector, recognizer: TextRecognizer) -> None:
+    def __init__(
+        self, detector: TextDetector, recognizer: TextRecognizer, ranker: Ranker | None = None
+    ) -> None:
         self.detector = detector
         self.recognizer = recognizer
+        self.ranker = ranker or Ranker()
 
     def candidates(
         self, image: np.ndarray, boxes: list[TextBox], extra: list[tuple[str, np.ndarray]]
@@ -151,17 +162,21 @@ class Locator:
             out.append(Candidate(order_quad(quad), source, line, strip, start, end))
         return out
 
-    def best(self, cands: list[Candidate], meter: Meter | None, shape: tuple[int, ...]) -> Candidate | None:
+    def best(
+        self,
+        cands: list[Candidate],
+        meter: Meter | None,
+        shape: tuple[int, ...],
+        display: np.ndarray | None = None,
+    ) -> Candidate | None:
+        """The region the ranker scores highest among those with 3 digits or more (each gets its ``score``)."""
         scored = [c for c in cands if len(c.digits) >= 3]
         if not scored:
             return None
-        # The tallest text: a display quad or the whole photo is taller than any text on it, so is left out.
-        texts = [c.height for c in scored if c.source in ("text", "line")]
-        tallest = max(texts or [c.height for c in scored])
-        h, w = shape[:2]
-        centre, diag = np.array([w / 2, h / 2]), float(np.hypot(w, h)) / 2
-        for c in scored:
-            c.score = score(c, meter, tallest, centre, diag)
+        context = frame(scored, shape)
+        rows = np.stack([features(c, meter, *context, display) for c in scored])
+        for c, value in zip(scored, self.ranker(rows), strict=True):
+            c.score = float(value)
         return max(scored, key=lambda c: c.score)
 
     def find(
@@ -170,14 +185,8 @@ class Locator:
         """The region most likely to show the reading, refined on a sharper crop, or None; and the next best
         regions that lie elsewhere (``RUNNERS_UP`` at most, best first), for a reviewer when the choice is
         wrong."""
-        image = photo.image
-        boxes = self.detector.detect(image, 640)
-        h, w = image.shape[:2]
-        extra = [("whole", whole_quad(image))] if w >= WHOLE_ASPECT * h or not boxes else []
-        if detector_quad is not None:
-            extra.append(("detector", detector_quad))
-        cands = self.candidates(image, boxes, extra)
-        first = self.best(cands, meter, image.shape)
+        cands = self.gather(photo, detector_quad)
+        first = self.best(cands, meter, photo.image.shape, detector_quad)
         if first is None:
             return None, []
         others = runners_up(first, cands)
@@ -189,26 +198,51 @@ class Locator:
             return first, others
         return refined, others
 
-    def read_quad(self, image: np.ndarray, quad: np.ndarray) -> Candidate:
-        """One region read as a register (a reviewer's pick), unscored."""
-        (picked,) = self.candidates(image, [], [("picked", np.asarray(quad, np.float32))])
+    def gather(self, photo: Photo, detector_quad: np.ndarray | None) -> list[Candidate]:
+        """Every region that may be the register, read once: text regions, neighbouring ones joined, our
+        detector's display quad and, for a tight crop of the counter, the whole photo."""
+        image = photo.image
+        boxes = self.detector.detect(image, 640)
+        h, w = image.shape[:2]
+        extra = [("whole", whole_quad(image))] if w >= WHOLE_ASPECT * h or not boxes else []
+        if detector_quad is not None:
+            extra.append(("detector", detector_quad))
+        return self.candidates(image, boxes, extra)
+
+    def read_quad(self, photo: Photo, quad: np.ndarray, meter: Meter | None = None) -> Candidate:
+        """The register a person marked or picked at ``quad`` (working-image pixels), read there. A box drawn by
+        hand is loose and upright: the text line inside it that reads best as a register (tilted, without the
+        labels beside it) is taken when there is one, else the box itself."""
+        (picked,) = self.candidates(photo.image, [], [("picked", np.asarray(quad, np.float32))])
         picked.score = 0.0
-        return picked
+        inside = self._closer(photo, picked, meter, margin=(0.1, 0.2), within=0.6)
+        options = [c for c in (inside, picked) if c is not None and len(c.digits) >= 3] or [picked]
+        if meter is not None:  # the one holding the meter's digit count; else the text line inside
+            options.sort(key=lambda c: abs(len(c.digits) - meter.digits))
+        return options[0]
 
     def _refine(self, photo: Photo, first: Candidate, meter: Meter | None) -> Candidate | None:
         """Look again at a crop around the region, with the text about REFINE_TEXT_HEIGHT pixels high."""
+        best = self._closer(photo, first, meter, margin=(REFINE_MARGIN_X, REFINE_MARGIN_Y), within=0.3)
+        if best is not None:
+            best.source = f"{best.source}+refined"
+        return best
+
+    def _closer(
+        self,
+        photo: Photo,
+        first: Candidate,
+        meter: Meter | None,
+        margin: tuple[float, float],
+        within: float,
+    ) -> Candidate | None:
+        """The best region among the text found on a sharper crop around ``first`` (``margin``: of its width
+        and height on each side) that lies at least ``within`` inside it; its index read beside it."""
         image = photo.image
         x0, y0 = first.quad.min(0)
         x1, y1 = first.quad.max(0)
         w, h = x1 - x0, y1 - y0
-        box = np.array(
-            [
-                x0 - REFINE_MARGIN_X * w,
-                y0 - REFINE_MARGIN_Y * h,
-                x1 + REFINE_MARGIN_X * w,
-                y1 + REFINE_MARGIN_Y * h,
-            ]
-        )
+        box = np.array([x0 - margin[0] * w, y0 - margin[1] * h, x1 + margin[0] * w, y1 + margin[1] * h])
         zoom = REFINE_TEXT_HEIGHT / max(first.height, 1.0)
         source = image
         if zoom > 1.2 and photo.factor > 1:  # a sharper decode of a JPEG beats upscaling
@@ -227,14 +261,22 @@ class Locator:
         offset = np.array([bx0, by0], np.float32)
         to_image = lambda q: (q + offset) / s  # noqa: E731
         first_in_crop = first.quad * s - offset
-        near = [b for b in boxes if _overlap(b.quad, first_in_crop) > 0.3]
+        near = [b for b in boxes if _overlap(b.quad, first_in_crop) > within]
         best = self.best(self.candidates(crop, near, []), meter, crop.shape)
         if best is None:
             return None
         best.suffix = _suffix(best, [b.quad for b in boxes], crop, self.recognizer)
         best.quad = to_image(best.quad)
-        best.source = f"{best.source}+refined"
         return best
+
+
+def frame(cands: list[Candidate], shape: tuple[int, ...]) -> tuple[float, np.ndarray, float]:
+    """What a region's size and place are measured against: the tallest text (a display quad or the whole photo
+    is taller than any text on it, so is left out), the image's centre and half-diagonal."""
+    texts = [c.height for c in cands if c.source in ("text", "line")]
+    tallest = max(texts or [c.height for c in cands])
+    h, w = shape[:2]
+    return tallest, np.array([w / 2, h / 2]), float(np.hypot(w, h)) / 2
 
 
 def runners_up(chosen: Candidate, cands: list[Candidate]) -> list[Candidate]:

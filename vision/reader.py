@@ -18,7 +18,7 @@ import numpy as np
 
 from .detect import DisplayDetector, DisplayQuad
 from .detect.text import TextDetector
-from .geometry import rectify, widen
+from .geometry import order_quad, quad_size, rectify, widen
 from .image import ImageError, Photo, decode_photo
 from .locate import (
     WHOLE_ASPECT,
@@ -37,6 +37,8 @@ from .ocr.model import StripReading
 from .ocr.ppocr import TextLine, TextRecognizer
 from .phash import phash
 from .quality import check_strip
+from .rank import WEIGHTS as RANKER
+from .rank import Ranker
 from .reading import Meter, MeterReading, reading_value
 from .verify import MATCHES, Verification, judge, parse_typed
 
@@ -59,6 +61,7 @@ JOINT_CRNN_WEIGHT = 1.0
 MIN_SOURCE_HEIGHT = INPUT_HEIGHT
 # Below this calibrated confidence a reading is not offered as readable at all.
 UNREADABLE_BELOW = 0.2
+MIN_REGION = 8  # photo pixels: a region a person marks smaller than this holds no readable register
 # ... unless the recognizer is this sure of every digit: the calibration, fitted on synthetic photos, knows
 # nothing of real displays our own reader cannot read, where PP-OCRv4 alone is often right.
 SURE_DIGIT = 0.8
@@ -114,12 +117,15 @@ class Calibrator:
 class MeterReader:
     """Loads the models once; ``read`` is safe to call from many threads (ONNX Runtime sessions are)."""
 
-    def __init__(self, reader_weights: Path | None = None, version: str = "shipped") -> None:
-        """``reader_weights``: our CRNN's ONNX file (a promoted version; default the shipped one)."""
+    def __init__(
+        self, reader_weights: Path | None = None, version: str = "shipped", ranker_weights: Path | None = None
+    ) -> None:
+        """``reader_weights``: our CRNN's ONNX file, ``ranker_weights`` the register ranker's weights (promoted
+        versions; default the shipped ones)."""
         self.version = version
         self.detector = DisplayDetector()
         self.crnn = DigitReader(reader_weights) if reader_weights else DigitReader()  # our own digit reader
-        self.locator = Locator(TextDetector(), TextRecognizer())
+        self.locator = Locator(TextDetector(), TextRecognizer(), Ranker(ranker_weights or RANKER))
         # PP-OCRv4 fine-tuned on meter strips reads the chosen register; the general one finds it (it still
         # knows letters: serial numbers, labels, dates). Absent, the general one reads too.
         self.meter_recognizer = TextRecognizer(METER_RECOGNIZER) if METER_RECOGNIZER.is_file() else None
@@ -158,15 +164,16 @@ class MeterReader:
         verification.reading.ms = round((time.perf_counter() - start) * 1000, 1)
         return verification
 
-    def read_region(self, data: bytes, quad: list[list[float]]) -> MeterReading:
-        """Read the region ``quad`` (photo pixels) as the register: a reviewer picked it as the right one."""
+    def read_region(self, data: bytes, quad: list[list[float]], meter: Meter | None = None) -> MeterReading:
+        """Read the region ``quad`` (photo pixels) as the register: a reviewer picked or marked it as the right
+        one. Raises ``ValueError`` for a quad that is not four points on the photo enclosing some text."""
         start = time.perf_counter()
         seen = self._look(data)
         if seen.photo is None:
             return seen.reading
         photo = seen.photo
-        working = np.asarray(quad, np.float32) * (photo.image.shape[1] / photo.width)
-        result = self._describe(photo, self.locator.read_quad(photo.image, working))
+        working = region_quad(quad, photo.width, photo.height) * (photo.image.shape[1] / photo.width)
+        result = self._describe(photo, self.locator.read_quad(photo, working, meter))
         result.photo_hash = seen.reading.photo_hash
         result.ms = round((time.perf_counter() - start) * 1000, 1)
         return result
@@ -381,6 +388,29 @@ class MeterReader:
         else:
             result.readable = True
         return result
+
+
+def region_quad(quad: list, width: int, height: int) -> np.ndarray:
+    """A region given by a person, checked: four points (photo pixels) on a ``width`` x ``height`` photo,
+    ordered clockwise from top-left, at least ``MIN_REGION`` pixels high and wide."""
+    try:
+        points = np.asarray(quad, np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("a region is four points [x, y]") from None
+    if points.shape != (4, 2) or not np.isfinite(points).all():
+        raise ValueError("a region is four points [x, y]")
+    slack = 0.05 * max(width, height)  # a box drawn a little past the edge is still on the photo
+    if (
+        (points < -slack).any()
+        or (points[:, 0] > width + slack).any()
+        or (points[:, 1] > height + slack).any()
+    ):
+        raise ValueError("the region lies outside the photo")
+    ordered = order_quad(np.clip(points, 0, (width - 1, height - 1)).astype(np.float32))
+    w, h = quad_size(ordered)
+    if min(w, h) < MIN_REGION:
+        raise ValueError(f"the region is too small to hold a register (under {MIN_REGION} pixels)")
+    return ordered
 
 
 def _photo_quad(quad: np.ndarray, scale: float) -> list[list[float]]:

@@ -185,16 +185,24 @@ def render_face(
         y += 28 * s
     # Distractors full of digits: serial number, barcode, utility sticker with a consumer number.
     y += 10 * s
-    serial = _digits(rng, int(rng.integers(6, 11)))
-    _text(
-        img,
-        f"No. {serial}" if rng.random() < 0.5 else serial,
-        width * 0.08,
-        y + 20 * s,
-        0.8 * s,
-        ink,
-        int(2 * s),
-    )
+    if meter_type is not None and meter_type.serial_scale:
+        # A serial with as many digits as the register, printed large: only what it is tells them apart.
+        serial = _digits(rng, meter_type.digits)
+        digit_h = float(np.ptp(boxes[..., 1])) if len(boxes) else dh * 0.6
+        size = min(meter_type.serial_scale * digit_h / 22, width * 0.84 / (20 * len(serial)))
+        _text(img, serial, width * 0.08, y + 22 * size, size, ink, max(1, int(2.2 * size)))
+        y += 22 * size
+    else:
+        serial = _digits(rng, int(rng.integers(6, 11)))
+        _text(
+            img,
+            f"No. {serial}" if rng.random() < 0.5 else serial,
+            width * 0.08,
+            y + 20 * s,
+            0.8 * s,
+            ink,
+            int(2 * s),
+        )
     if rng.random() < 0.7:
         bx, bw = int(width * 0.08), int(width * rng.uniform(0.35, 0.6))
         by = int(y + 32 * s)

@@ -14,6 +14,7 @@ ink = [30, 34, 30]            # RGB of lit segments
 ghost = 0.05               # how visible unlit segments are (0-0.3)
 leading_zeros = true       # false: leading zeros are blank
 label = "kWh"
+serial_scale = 0.0         # the serial number's height, in register digit heights (0: the usual small print)
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class MeterType:
     ghost: float = 0.05
     leading_zeros: bool = True
     label: str = "kWh"
+    serial_scale: float = 0.0
 
     def __post_init__(self) -> None:
         problems = []
@@ -58,6 +60,8 @@ class MeterType:
             problems.append("thickness 0.03-0.25, slant 0-0.4, digit_aspect 0.3-0.9")
         if not (1.05 <= self.pitch <= 2.0 and 0 <= self.ghost <= 0.3):
             problems.append("pitch 1.05-2.0, ghost 0-0.3")
+        if not (self.serial_scale == 0 or 0.3 <= self.serial_scale <= 3.0):
+            problems.append("serial_scale 0 (usual print) or 0.3-3.0")
         for colour in (self.background, self.ink):
             if len(colour) != 3 or not all(0 <= c <= 255 for c in colour):
                 problems.append("colours are [r, g, b], 0-255")

@@ -25,6 +25,8 @@
       if (choice) { e.preventDefault(); choice.click(); }
       return;
     }
+    if (marking) { markKey(e); return; }
+    if (key === "m" && markForm) { e.preventDefault(); startMark(); return; }
     if (key === "g" && regionButtons.length > 1) { e.preventDefault(); nextRegion(); return; }
     if (key === "enter" && highlighted !== null && !regionButtons[highlighted].classList.contains("current")) {
       e.preventDefault();
@@ -100,6 +102,58 @@
     if (regionImage) regionImage.src = regionButtons[highlighted].querySelector("img").src;
     focusRegister();
   }
+  // --- M: the reviewer marks where the register is (a drag, or the keyboard), and the reader reads it there ---
+  const markForm = document.getElementById("mark");
+  const markHelp = document.getElementById("mark-help");
+  let marking = false, markBox = null;  // photo pixels: {x0, y0, x1, y1}
+  function startMark() {
+    marking = true;
+    if (view.angle) { view.angle = 0; apply(); }  // boxes are drawn on the upright photo
+    const w = photo.naturalWidth, h = photo.naturalHeight;
+    markBox = quad ? quadBox() : { x0: w * 0.3, y0: h * 0.4, x1: w * 0.7, y1: h * 0.5 };
+    stage.classList.add("marking");
+    markHelp.hidden = false;
+    drawMark();
+  }
+  function stopMark() {
+    marking = false; markBox = null;
+    stage.classList.remove("marking");
+    markHelp.hidden = true;
+    drawMark();
+  }
+  function drawMark() {
+    const poly = overlay.querySelector("polygon.marking");
+    if (!markBox) { poly.setAttribute("points", ""); return; }
+    const b = markBox;
+    poly.setAttribute("points", `${b.x0},${b.y0} ${b.x1},${b.y0} ${b.x1},${b.y1} ${b.x0},${b.y1}`);
+  }
+  function submitMark() {
+    const b = markBox;
+    markForm.elements.quad.value = JSON.stringify([[b.x0, b.y0], [b.x1, b.y0], [b.x1, b.y1], [b.x0, b.y1]]
+      .map((p) => p.map((v) => Math.round(v * 10) / 10)));
+    markForm.submit();
+  }
+  function markKey(e) {
+    const b = markBox, step = Math.max(2, 0.05 * Math.max(b.x1 - b.x0, b.y1 - b.y0));
+    const moves = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] };
+    if (e.key === "Escape") { e.preventDefault(); stopMark(); return; }
+    if (e.key === "Enter") { e.preventDefault(); submitMark(); return; }
+    if (moves[e.key]) {
+      e.preventDefault();
+      const [dx, dy] = moves[e.key];
+      if (e.shiftKey) { b.x1 = Math.max(b.x0 + 4, b.x1 + dx); b.y1 = Math.max(b.y0 + 4, b.y1 + dy); }
+      else { b.x0 += dx; b.x1 += dx; b.y0 += dy; b.y1 += dy; }
+      drawMark();
+      return;
+    }
+    viewerKey(e.key.toLowerCase(), e);
+  }
+  function photoPoint(e) {  // a pointer position in photo pixels (the photo is upright while marking)
+    const r = stage.getBoundingClientRect();
+    return [(e.clientX - r.left - view.x) / view.scale, (e.clientY - r.top - view.y) / view.scale];
+  }
+  if (markForm) document.getElementById("mark-start").addEventListener("click", startMark);
+
   function drawQuad() {
     if (overlay && quad) overlay.querySelector("polygon").setAttribute("points", quad.map((p) => p.join(",")).join(" "));
   }
@@ -146,9 +200,19 @@
       const r = stage.getBoundingClientRect();
       zoom(e.deltaY < 0 ? 1.15 : 1 / 1.15, e.clientX - r.left, e.clientY - r.top);
     }, { passive: false });
-    let drag = null;
-    stage.addEventListener("pointerdown", (e) => { drag = { x: e.clientX - view.x, y: e.clientY - view.y }; stage.setPointerCapture(e.pointerId); });
-    stage.addEventListener("pointermove", (e) => { if (drag) { view.x = e.clientX - drag.x; view.y = e.clientY - drag.y; apply(); } });
-    stage.addEventListener("pointerup", () => { drag = null; });
+    let drag = null, drawFrom = null;
+    stage.addEventListener("pointerdown", (e) => {
+      stage.setPointerCapture(e.pointerId);
+      if (marking) { drawFrom = photoPoint(e); return; }
+      drag = { x: e.clientX - view.x, y: e.clientY - view.y };
+    });
+    stage.addEventListener("pointermove", (e) => {
+      if (drawFrom) {
+        const [x, y] = photoPoint(e), [x0, y0] = drawFrom;
+        markBox = { x0: Math.min(x0, x), y0: Math.min(y0, y), x1: Math.max(x0, x), y1: Math.max(y0, y) };
+        drawMark();
+      } else if (drag) { view.x = e.clientX - drag.x; view.y = e.clientY - drag.y; apply(); }
+    });
+    stage.addEventListener("pointerup", () => { drag = null; drawFrom = null; });
   }
 })();

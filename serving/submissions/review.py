@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 import verification as v
 from verification.rules.window import local_date
+from vision.reading import Meter
 
 from .. import delivery, draws, metrics, tables
 from ..service import Service
@@ -29,7 +30,7 @@ def read_region(svc: Service, digest: str, quad: list, consumer: tables.Consumer
     """The reader's reading of one region of the photo (a reviewer picked it as the register), with what it
     offers in the meter's layout (``offered``). Raises ``StoreUnavailable`` or ``PhotoMissing``."""
     data = svc.store.get(digest)
-    out = svc.reader.read_region(data, quad).to_dict()
+    out = svc.reader.read_region(data, quad, Meter(consumer.meter_digits, consumer.meter_decimals)).to_dict()
     out.pop("others", None)
     offered = v.offered_reading(v.ReaderResult.from_reading(out), consumer_facts(consumer))
     out["offered"] = str(offered) if offered is not None else None

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
+import numpy as np
+
 from meterdata.synth.scene import render_photo
 from tests.serving.helpers import MeterPhoto
 from verification import Reading
@@ -25,6 +27,7 @@ class FindingPhoto:
     photo: MeterPhoto
     blind_digits: str | None
     region: int = 0  # label_read: the region (1...) that shows the register
+    register: tuple[float, float, float, float] = (0, 0, 0, 0)  # x0, y0, x1, y1 around its digits (pixels)
 
 
 def _kind(sample, blind, reader, data: bytes) -> tuple[str, int] | None:
@@ -38,6 +41,21 @@ def _kind(sample, blind, reader, data: bytes) -> tuple[str, int] | None:
             if reader.read_region(data, other["quad"]).digits == sample.digits:
                 return "label_read", k
     return None
+
+
+def one_digit_typo(value: str) -> str:
+    """The value with its last whole digit changed: a consumer's typing mistake."""
+    whole, point, decimals = value.partition(".")
+    last = str((int(whole[-1]) + 3) % 10)
+    return whole[:-1] + last + point + decimals
+
+
+def _around(boxes) -> tuple[float, float, float, float]:
+    """The box a person would draw around the register's digits: their corners, with a little margin."""
+    points = np.asarray(boxes, float).reshape(-1, 2)
+    (x0, y0), (x1, y1) = points.min(0), points.max(0)
+    mx, my = 0.04 * (x1 - x0), 0.15 * (y1 - y0)
+    return (x0 - mx, y0 - my, x1 + mx, y1 + my)
 
 
 @cache
@@ -61,7 +79,7 @@ def finding_photos() -> dict[str, FindingPhoto]:
         if kind[0] != "label_read" and reader.verify(data, sample.value, meter).typed_verdict == "matches":
             continue  # the true value typed is accepted without a reviewer: not this finding
         photo = MeterPhoto(data, sample.value, sample.digits, meter.decimals)
-        found[kind[0]] = FindingPhoto(photo, blind.digits, kind[1])
+        found[kind[0]] = FindingPhoto(photo, blind.digits, kind[1], _around(sample.digit_boxes))
         if len(found) == len(KINDS):
             return found
     raise RuntimeError(f"no photo shows {sorted(set(KINDS) - set(found))}")

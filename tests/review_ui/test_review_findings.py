@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from serving import tables
 from tests.review_ui.conftest import SCREENSHOTS, Site, sign_in
-from tests.review_ui.finding_photos import finding_photos
+from tests.review_ui.finding_photos import finding_photos, one_digit_typo
 from tests.serving.helpers import clear_photos
 from verification import Reading
 from verification.words import REASON_WORDS
@@ -95,7 +95,7 @@ def test_a_label_read_instead_of_the_register_is_fixed_by_picking_another_region
     # Finding 5: the reader chose a label or rating; the register was readable only in the small photo.
     f = finding_photos()["label_read"]
     (number,) = site.add_consumers((f.photo,), "L")
-    typo = _one_digit_typo(f.photo.value)
+    typo = one_digit_typo(f.photo.value)
     sid = site.submit_photo(f.photo, number, typo, "label")
     assert site.status(sid)["status"] == "needs_review"
     page = sign_in(browser, site, "asha")
@@ -137,19 +137,12 @@ def test_a_reused_photo_is_said_as_it_is_beside_the_earlier_one(browser, site: S
     _no_raw_codes(page)
 
 
-def _one_digit_typo(value: str) -> str:
-    """The value with its last whole digit changed: a consumer's typing mistake."""
-    whole, point, decimals = value.partition(".")
-    last = str((int(whole[-1]) + 3) % 10)
-    return whole[:-1] + last + point + decimals
-
-
 def test_twenty_items_cleared_by_keyboard(browser, site: Site) -> None:
     # Finding 7 and the target: the actions in view at 1366x768, few keys per item. Each photo's consumer
     # typed a wrong figure; the reader reads the photo right, so A (one key) settles it.
     photos = clear_photos(20)
     numbers = site.add_consumers(photos, "K")
-    ids = [site.submit_photo(p, n, _one_digit_typo(p.value), f"k{i}") for i, (p, n) in
+    ids = [site.submit_photo(p, n, one_digit_typo(p.value), f"k{i}") for i, (p, n) in
            enumerate(zip(photos, numbers, strict=True))]  # fmt: skip
     assert [site.status(sid)["status"] for sid in ids] == ["needs_review"] * 20
     page = sign_in(browser, site, "bilal")

@@ -26,7 +26,12 @@ def _load(args: tuple[str, str]) -> np.ndarray:
 
 def load_photos(root: Path, split: str, workers: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(images N x S x S x 3 uint8, quads N x 4 x 2 in [0, 1] (NaN when none), present N) of one split."""
-    samples = [s for s in load_manifest(root, check_files=False) if s.split == split]
+    # A readable photo without a quad shows a meter nobody located: it would teach "no display here".
+    samples = [
+        s
+        for s in load_manifest(root, check_files=False)
+        if s.split == split and (s.quad is not None and s.width or not s.readable)
+    ]
     with ProcessPoolExecutor(workers) as pool:
         jobs = [(str(root), s.image) for s in samples]
         images = list(
@@ -39,9 +44,17 @@ def load_photos(root: Path, split: str, workers: int = 2) -> tuple[np.ndarray, n
         )
     quads = np.full((len(samples), 4, 2), np.nan, np.float32)
     for i, s in enumerate(samples):
-        if s.quad is not None:
+        if s.quad is not None and s.width:
             quads[i] = np.array(s.quad, np.float32) / (s.width, s.height)
+    if not samples:
+        return np.zeros((0, CACHE_SIDE, CACHE_SIDE, 3), np.uint8), quads, np.zeros(0, bool)
     return np.stack(images), quads, ~np.isnan(quads[:, 0, 0])
+
+
+def load_sets(sets: list[tuple[Path, str]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``load_photos`` of several (dataset, split) pairs, one after the other."""
+    parts = [load_photos(root, split) for root, split in sets]
+    return tuple(np.concatenate(arrays) for arrays in zip(*parts, strict=True))  # type: ignore[return-value]
 
 
 class DetectorDataset(Dataset):
