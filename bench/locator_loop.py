@@ -5,10 +5,11 @@
 1. A meter type whose serial number has as many digits as its register and is printed larger than it
    (``serial_scale``): the shipped locator often reads the serial. Its exact reading is measured on
    ``--unseen`` photos of the type that nothing below sees.
-2. Photos of the type go through an embedded service as billing would send them (the true value typed). Each
-   one that reaches review is taken by a reviewer, who marks the register (the box a person draws around its
-   digits; here from the generator's labels) and accepts the reader's reading of it, or types the right one:
-   ``review_ui.work``, the same calls the browser's keys make. Until ``--marked`` photos carry a mark.
+2. Photos of the type go through an embedded service as billing would send them, each with a consumer's typing
+   mistake so that a person sees it. A reviewer takes each one; where the outline is not on the register, marks
+   the register (the box a person draws around its digits; here from the generator's labels); then accepts the
+   reader's reading, or types the right one: ``review_ui.work``, the same calls the browser's keys make. Until
+   ``--marked`` photos carry a mark.
 3. ``meterverify data from-reviews`` exports them; ``training.train_ranker`` learns from them beside generic
    synthetic scenes, goes through the gate (frozen sets, the paired test) and is served from a models folder.
 4. The exact reading before and after: on the unseen photos of the type and on generic synthetic photos.
@@ -18,12 +19,14 @@ from __future__ import annotations
 
 import argparse
 import io
+import logging
 import tempfile
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
+from bench.typing_mistakes import mistake
 from meterdata.manifest import load_manifest
 from meterdata.strips import nearest_digits
 from meterdata.synth import generate
@@ -31,7 +34,7 @@ from meterdata.synth.meter_type import MeterType
 from meterdata.synth.scene import render_photo
 from review_ui import work
 from review_ui.auth import Reviewer, create_user
-from serving import tables
+from serving import submissions, tables
 from serving.config import Settings
 from serving.consumers import import_csv
 from serving.database import upgrade
@@ -71,12 +74,24 @@ def _register_box(sample) -> list[list[float]]:
     return [[x0 - mx, y0 - my], [x1 + mx, y0 - my], [x1 + mx, y1 + my], [x0 - mx, y1 + my]]
 
 
+def _inside(point, box: list[list[float]]) -> bool:
+    (x0, y0), (x1, y1) = box[0], box[2]
+    return x0 <= point[0] <= x1 and y0 <= point[1] <= y1
+
+
+def _offered(svc: Service, sid: str) -> str | None:
+    """What A would accept on the item now."""
+    with svc.sessions() as s:
+        return submissions.reader_reading(s.get(tables.Submission, sid))
+
+
 def review_photos(svc: Service, marked: int, meter_type: MeterType) -> dict[str, int]:
     """Send photos of ``meter_type`` until ``marked`` reviewed ones carry the reviewer's mark."""
     with svc.sessions.begin() as s:
         user = create_user(s, "loop-reviewer", "loop reviewer password", "reviewer", "default")
         reviewer = Reviewer(user.id, user.username, user.role, user.utility, "")
-    counts = {"sent": 0, "accepted unseen": 0, "marked": 0, "reader right after the mark": 0}
+    counts = {"sent": 0, "decided unseen": 0, "marked": 0, "reader right after the mark": 0}
+    rng = np.random.default_rng(SEEDS["reviewed"])
     bar = tqdm(total=marked, desc="reviewers marking", unit="photo")
     index = 0
     while counts["marked"] < marked and index < 5 * marked:
@@ -92,27 +107,31 @@ def review_photos(svc: Service, marked: int, meter_type: MeterType) -> dict[str,
         history = [(f"2026-{m:02d}-02", max(0.0, value - 240 * (11 - m))) for m in (8, 9, 10)]
         readings = "consumer_number,date,reading\n" + "".join(f"{number},{d},{r:.1f}\n" for d, r in history)
         import_csv(svc.sessions, "default", io.StringIO(consumers), io.StringIO(readings))
-        request = intake.Request(
-            "loop", f"loop-{index}", number, sample.value, SENT_AT, "app", data, "image/jpeg"
-        )
+        # A consumer's typing mistake sends every photo to a reviewer, whatever the reader sees.
+        typed = mistake(sample.value, "one_digit_wrong", rng)
+        request = intake.Request("loop", f"loop-{index}", number, typed, SENT_AT, "app", data, "image/jpeg")
         with svc.sessions() as s:
             sub, _ = intake.submit(svc, s, request, lambda utility: True)
             sid = sub.id
         process(svc, sid)
         counts["sent"] += 1
         if not work.claim(svc, reviewer, sid):  # decided without a person
-            counts["accepted unseen"] += 1
+            counts["decided unseen"] += 1
             continue
-        work.pick_region(svc, reviewer, sid, marked=_register_box(sample))
+        box = _register_box(sample)
         with svc.sessions() as s:
-            picked = s.get(tables.Submission, sid).reading.get("picked") or {}
-        if picked.get("offered") == sample.value:
-            counts["reader right after the mark"] += 1
+            outline = ((s.get(tables.Submission, sid).reading or {}).get("display") or {}).get("quad")
+        if outline is None or not _inside(
+            np.mean(outline, 0), box
+        ):  # the outline is wrong: mark the register
+            work.pick_region(svc, reviewer, sid, marked=box)
+            counts["marked"] += 1
+            counts["reader right after the mark"] += _offered(svc, sid) == sample.value
+            bar.update()
+        if _offered(svc, sid) == sample.value:
             work.act(svc, reviewer, sid, "accept_reader")
         else:
             work.act(svc, reviewer, sid, "correct", reading=sample.value)
-        counts["marked"] += 1
-        bar.update()
     bar.close()
     return counts
 
@@ -122,6 +141,7 @@ def exact(reader: MeterReader, photos: list[tuple[bytes, object]], meter: Meter 
 
 
 def main(args: argparse.Namespace) -> None:
+    logging.getLogger("meterverify.tasks").setLevel(logging.ERROR)  # no queue here: each job runs in line
     unseen = [
         (d, s)
         for d, s in (

@@ -1,4 +1,4 @@
-"""``meterverify train ocr|detect`` and ``meterverify models list|promote|shadow|shadow-report``: new meter
+"""``meterverify train ocr|detect|ranker`` and ``meterverify models list|promote|shadow|shadow-report``: new meter
 types from data to a served model, tracked in MLflow (local ./mlflow.db unless MLFLOW_TRACKING_URI is set)."""
 
 from __future__ import annotations
@@ -94,6 +94,31 @@ def train_detect(
     if init:
         argv += ["--init", str(init)]
     train_detector.main(train_detector.get_args_parser().parse_args(argv))
+
+
+@train_app.command("ranker")
+def train_ranker_command(
+    data: Annotated[
+        list[Path] | None,
+        typer.Option(help="Dataset with register quads, e.g. `meterverify data from-reviews` (repeatable)."),
+    ] = None,
+    synth_n: Annotated[int, typer.Option(help="Generic synthetic photos to learn from too.")] = 1500,
+    serve: Annotated[
+        bool, typer.Option(help="Through the gate, serve the weights (the service's models folder).")
+    ] = False,
+    out: Annotated[Path, typer.Option(help="Working folder for the run.")] = Path("runs/ranker"),
+    workers: Annotated[int, typer.Option(help="Processes looking at photos.")] = 2,
+) -> None:
+    """Learn which region of a photo is the register from reviewers' marks and synthetic scenes (the ranker
+    over text regions); tracked in MLflow (experiment ranker). With --serve, the gate compares it with the
+    served ranker on frozen sets (the paired test) and serves it only if it is worse on none."""
+    from training import train_ranker
+
+    argv = ["--synth-n", str(synth_n), "--out", str(out), "--workers", str(workers)]
+    argv += [a for d in data or [] for a in ("--data", str(d))]
+    if serve:
+        argv += ["--serve", str(_models_dir())]
+    train_ranker.main(train_ranker.get_args_parser().parse_args(argv))
 
 
 @models_app.command("list")

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from .detect.text import TextBox, TextDetector
+from .drums import MAX_RED, OTHERS_BELOW, RED_SHARE, red_share
 from .geometry import on_display, order_quad, quad_size, rectify
 from .image import Photo
 from .ocr.ppocr import HEIGHT, TextLine, TextRecognizer
@@ -32,6 +33,8 @@ _UNIT = re.compile(r"k?\s*w\s*h", re.IGNORECASE)
 # A crop this much larger than the region, around it, is looked at again.
 REFINE_MARGIN_X, REFINE_MARGIN_Y = 0.6, 1.2
 REFINE_TEXT_HEIGHT = 64  # the region's text height in the refining crop, pixels
+# A region short of the meter's decimal drums grows by them and this much of a cell more (the drum's frame).
+EXTEND_SLACK = 0.3
 # Other regions offered to a reviewer beside the chosen one, when the choice was wrong.
 RUNNERS_UP = 3
 
@@ -139,11 +142,18 @@ def features(
 
 class Locator:
     def __init__(
-        self, detector: TextDetector, recognizer: TextRecognizer, ranker: Ranker | None = None
+        self,
+        detector: TextDetector,
+        recognizer: TextRecognizer,
+        ranker: Ranker | None = None,
+        drum_readers: tuple[TextRecognizer, ...] = (),
     ) -> None:
+        """``drum_readers``: recognizers that also read a drum caught turning, which the general one leaves
+        blank (a grown region's last drums are read by them too)."""
         self.detector = detector
         self.recognizer = recognizer
         self.ranker = ranker or Ranker()
+        self.drum_readers = drum_readers
 
     def candidates(
         self, image: np.ndarray, boxes: list[TextBox], extra: list[tuple[str, np.ndarray]]
@@ -191,12 +201,41 @@ class Locator:
             return None, []
         others = runners_up(first, cands)
         refined = self._refine(photo, first, meter)
-        if refined is None:
-            return first, others
-        if len(refined.digits) < len(first.digits):  # the sharper view split the register: keep the first
-            first.suffix = refined.suffix
-            return first, others
-        return refined, others
+        if refined is not None and len(refined.digits) < len(first.digits):
+            first.suffix = refined.suffix  # the sharper view split the register: keep the first
+            refined = None
+        chosen = refined or first
+        return self._extend(photo, chosen, meter) or chosen, others
+
+    def _extend(self, photo: Photo, region: Candidate, meter: Meter | None) -> Candidate | None:
+        """The region grown by the cells it lacks at its right end: a red (or white-on-red) decimal drum is
+        often not found as text with the black ones. Grown when it holds fewer digits than the meter and the
+        missing ones can be its decimals, or (no meter known) when red cells follow it; kept only when it
+        reads the same digits, then the missing ones."""
+        if not region.digits:
+            return None
+        tl, tr, br, bl = region.quad
+        pitch = (tr - tl) / len(region.digits)  # one cell along the line (the region's own padding included)
+        if meter is not None:
+            missing = meter.digits - len(region.digits)
+            if not 0 < missing <= meter.decimals:
+                return None
+        else:  # no meter known: red cells just past the region's end are its decimal drums
+            missing = _red_cells_after(photo.image, region.quad, pitch)
+            if not missing:
+                return None
+        grow = pitch * (missing + EXTEND_SLACK)
+        (grown,) = self.candidates(photo.image, [], [("extended", np.array([tl, tr + grow, br + grow, bl]))])
+        for line in (grown.line, *(r.read([grown.strip])[0] for r in self.drum_readers)):
+            grown.line = line
+            grown.start, grown.end = digit_run(line.chars)
+            if grown.digits[: len(region.digits)] == region.digits and (
+                len(grown.digits) == len(region.digits) + missing
+            ):
+                grown.score, grown.suffix = region.score, region.suffix
+                grown.source = f"{region.source}+extended"
+                return grown
+        return None
 
     def gather(self, photo: Photo, detector_quad: np.ndarray | None) -> list[Candidate]:
         """Every region that may be the register, read once: text regions, neighbouring ones joined, our
@@ -277,6 +316,25 @@ def frame(cands: list[Candidate], shape: tuple[int, ...]) -> tuple[float, np.nda
     tallest = max(texts or [c.height for c in cands])
     h, w = shape[:2]
     return tallest, np.array([w / 2, h / 2]), float(np.hypot(w, h)) / 2
+
+
+def _red_cells_after(image: np.ndarray, quad: np.ndarray, pitch: np.ndarray) -> int:
+    """Red cells (up to ``MAX_RED``) right after a region's end, one ``pitch`` each, when the region's own last
+    cell is not red: decimal drums the text region left out."""
+    tl, tr, br, bl = quad
+    last = rectify(image, np.array([tr - pitch, tr, br, br - pitch]), HEIGHT)
+    if red_share(last) >= OTHERS_BELOW:
+        return 0
+    red = 0
+    while red < MAX_RED:
+        start = pitch * red
+        cell = rectify(
+            image, np.array([tr + start, tr + start + pitch, br + start + pitch, br + start]), HEIGHT
+        )
+        if red_share(cell) < RED_SHARE:
+            break
+        red += 1
+    return red
 
 
 def runners_up(chosen: Candidate, cands: list[Candidate]) -> list[Candidate]:

@@ -18,6 +18,7 @@ import numpy as np
 
 from .detect import DisplayDetector, DisplayQuad
 from .detect.text import TextDetector
+from .drums import red_decimals
 from .geometry import order_quad, quad_size, rectify, widen
 from .image import ImageError, Photo, decode_photo
 from .locate import (
@@ -125,10 +126,11 @@ class MeterReader:
         self.version = version
         self.detector = DisplayDetector()
         self.crnn = DigitReader(reader_weights) if reader_weights else DigitReader()  # our own digit reader
-        self.locator = Locator(TextDetector(), TextRecognizer(), Ranker(ranker_weights or RANKER))
         # PP-OCRv4 fine-tuned on meter strips reads the chosen register; the general one finds it (it still
         # knows letters: serial numbers, labels, dates). Absent, the general one reads too.
         self.meter_recognizer = TextRecognizer(METER_RECOGNIZER) if METER_RECOGNIZER.is_file() else None
+        drums = (self.meter_recognizer,) if self.meter_recognizer else ()
+        self.locator = Locator(TextDetector(), TextRecognizer(), Ranker(ranker_weights or RANKER), drums)
         self.calibrate = Calibrator(CALIBRATION)
         self.calibrate_own = Calibrator(OWN_CALIBRATION)
 
@@ -372,6 +374,9 @@ class MeterReader:
         if agree and not result.decimals and second.decimals and result.digits:
             result.decimals = second.decimals  # a red decimal drum, which our reader was trained to see
             result.value = reading_value(result.digits, result.decimals)
+        if not result.decimals and result.digits:
+            result.decimals = _red_decimals(region, result.digits)
+            result.value = reading_value(result.digits, result.decimals)
         # Our reader on the same region is a second opinion on the digits, not on where the register is.
         raw = math.prod(result.digit_confidences) * (SAME_REGION_AGREES if agree else NOBODY_AGREES)
         result.raw_confidence = round(raw, 4)
@@ -411,6 +416,18 @@ def region_quad(quad: list, width: int, height: int) -> np.ndarray:
     if min(w, h) < MIN_REGION:
         raise ValueError(f"the region is too small to hold a register (under {MIN_REGION} pixels)")
     return ordered
+
+
+def _red_decimals(region: Candidate, digits: str) -> int:
+    """Decimal drums told by their colour, where the region's line placed each of the register's figures."""
+    for line in (region.line, region.meter_line):
+        if line is None:
+            continue
+        figures = [c for c in line.chars[slice(*digit_run(line.chars))] if c.char.isdigit()]
+        if "".join(c.char for c in figures) == digits:
+            scale = region.strip.shape[1] / max(1, len(line.probs))
+            return red_decimals(region.strip, [(c.frame + 0.5) * scale for c in figures])
+    return 0
 
 
 def _photo_quad(quad: np.ndarray, scale: float) -> list[list[float]]:
