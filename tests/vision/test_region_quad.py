@@ -9,7 +9,9 @@ from vision.reader import MIN_REGION, region_quad
 
 
 def test_a_box_drawn_a_little_past_the_edge_is_kept_on_the_photo_in_order() -> None:
-    quad = region_quad([[1030, 90], [900, 90], [900, 130], [1030, 130]], 1024, 768)  # any order, past the edge
+    quad = region_quad(
+        [[1030, 90], [900, 90], [900, 130], [1030, 130]], 1024, 768
+    )  # any order, past the edge
     assert quad.tolist() == [[900, 90], [1023, 90], [1023, 130], [900, 130]]
 
 
