@@ -82,8 +82,10 @@ def test_a_reviewer_types_a_correction_and_rejects_by_keyboard(browser, site: Si
     page.keyboard.press("c")  # the field starts from the typed value, its first differing figure selected
     field = page.locator("#reading")
     assert field.input_value() == "1"
+    shown = field.get_attribute("data-reader") or ""
+    first = 1 if shown.startswith("1") else 0  # the typed "1" against the reader's figures
     assert page.evaluate("[document.activeElement.selectionStart, document.activeElement.selectionEnd]") == [
-        1,
+        first,
         1,
     ]
     page.keyboard.press("Control+A")
