@@ -5,7 +5,8 @@
 Photos are synthetic meter scenes with camera-like grain added and saved as JPEG quality 92, so their
 file sizes (and decode cost) are those of real phone photos: about 0.4 MB at 1 MP, 4 MB at 12 MP.
 Prints model load time, ms per photo (p50, p95) for 1 MP and 12 MP, for a blind read and for verifying the
-typed value (with the meter's digit count and decimals, as the service does), and peak memory.
+typed value (with the meter's digit count and decimals, as the service does), peak memory, and where a
+read's time goes, stage by stage.
 """
 
 from __future__ import annotations
@@ -68,6 +69,37 @@ def main() -> None:
             )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory: {peak:.0f} MB (whole process)")
+    where_the_time_goes(reader, [p for p, _, _ in photos])
+
+
+# Where a read spends its time, by the functions that do each stage (their cumulative time).
+STAGES = {
+    "decode (reduced-scale JPEG)": ("vision/image.py", "decode_photo"),
+    "our display detector (CornerNet)": ("vision/detect/model.py", "detect"),
+    "our CRNN on the display": ("vision/reader.py", "_own_reading"),
+    "text detection (PP-OCRv4 DB)": ("vision/detect/text.py", "detect"),
+    "text recognition (PP-OCRv4, all regions)": ("vision/ocr/ppocr.py", "read"),
+    "joint settling of the register (CTC)": ("vision/ocr/joint.py", "joint_reading"),
+    "quality checks": ("vision/quality.py", "check_strip"),
+}
+
+
+def where_the_time_goes(reader: MeterReader, photos: list[bytes]) -> None:
+    """The last size's blind reads again under the profiler: each stage's share of the whole."""
+    import cProfile
+    import pstats
+
+    profile = cProfile.Profile()
+    profile.enable()
+    for data in photos:
+        reader.read(data)
+    profile.disable()
+    stats = pstats.Stats(profile).stats  # (file, line, name) -> (calls, _, own, cumulative, callers)
+    total = sum(v[2] for v in stats.values())
+    print(f"where a read's time goes ({len(photos)} photos of the last size, under the profiler):")
+    for label, (path, name) in STAGES.items():
+        spent = sum(v[3] for (file, _, fn), v in stats.items() if file.endswith(path) and fn == name)
+        print(f"  {label:<42} {spent / len(photos) * 1000:7.1f} ms  {spent / total:6.1%}")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ MAX_RED = 2  # decimal drums a counter has at most
 RED_SHARE = 0.3  # a cell is red when this share of its pixels is
 # ... and the cells before the red ones must be this much less red: a red housing, sticker or backlight
 # colours every cell alike, and says nothing of decimals.
-OTHERS_BELOW = 0.08
+OTHERS_BELOW = 0.15
 
 
 def red_share(cell: np.ndarray) -> float:

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from .detect.text import TextBox, TextDetector
-from .drums import MAX_RED, OTHERS_BELOW, RED_SHARE, red_share
+from .drums import MAX_RED, RED_SHARE, red_decimals, red_share
 from .geometry import on_display, order_quad, quad_size, rectify
 from .image import Photo
 from .ocr.ppocr import HEIGHT, TextLine, TextRecognizer
@@ -208,10 +208,9 @@ class Locator:
         return self._extend(photo, chosen, meter) or chosen, others
 
     def _extend(self, photo: Photo, region: Candidate, meter: Meter | None) -> Candidate | None:
-        """The region grown by the cells it lacks at its right end: a red (or white-on-red) decimal drum is
-        often not found as text with the black ones. Grown when it holds fewer digits than the meter and the
-        missing ones can be its decimals, or (no meter known) when red cells follow it; kept only when it
-        reads the same digits, then the missing ones."""
+        """The region grown by the red cells that follow it: a red (or white-on-red) decimal drum is often not
+        found as text with the black ones. With a meter known, only by the figures it lacks, when they can be
+        its decimals; kept only when it reads the same digits, then the missing ones."""
         if not region.digits:
             return None
         tl, tr, br, bl = region.quad
@@ -220,7 +219,7 @@ class Locator:
             missing = meter.digits - len(region.digits)
             if not 0 < missing <= meter.decimals:
                 return None
-        else:  # no meter known: red cells just past the region's end are its decimal drums
+        else:  # no meter known: red cells just past the region's end may be its decimal drums
             missing = _red_cells_after(photo.image, region.quad, pitch)
             if not missing:
                 return None
@@ -229,8 +228,12 @@ class Locator:
         for line in (grown.line, *(r.read([grown.strip])[0] for r in self.drum_readers)):
             grown.line = line
             grown.start, grown.end = digit_run(line.chars)
-            if grown.digits[: len(region.digits)] == region.digits and (
-                len(grown.digits) == len(region.digits) + missing
+            # The figures grown into must sit on red cells, the others not: never a label or the frame read
+            # as a figure (an LCD's last figure is never apart from the others).
+            if (
+                grown.digits[: len(region.digits)] == region.digits
+                and len(grown.digits) == len(region.digits) + missing
+                and red_figures(grown.strip, line)[1] >= missing
             ):
                 grown.score, grown.suffix = region.score, region.suffix
                 grown.source = f"{region.source}+extended"
@@ -318,13 +321,20 @@ def frame(cands: list[Candidate], shape: tuple[int, ...]) -> tuple[float, np.nda
     return tallest, np.array([w / 2, h / 2]), float(np.hypot(w, h)) / 2
 
 
+def red_figures(strip: np.ndarray, line: TextLine) -> tuple[str, int]:
+    """The digits of a line's digit run, and how many of the last sit on red cells of ``strip`` (the decimal
+    drums, ``vision.drums``), each figure where the line's frames place it."""
+    figures = [ch for ch in line.chars[slice(*digit_run(line.chars))] if ch.char.isdigit()]
+    scale = strip.shape[1] / max(1, len(line.probs))
+    return "".join(ch.char for ch in figures), red_decimals(
+        strip, [(ch.frame + 0.5) * scale for ch in figures]
+    )
+
+
 def _red_cells_after(image: np.ndarray, quad: np.ndarray, pitch: np.ndarray) -> int:
-    """Red cells (up to ``MAX_RED``) right after a region's end, one ``pitch`` each, when the region's own last
-    cell is not red: decimal drums the text region left out."""
+    """Red cells (up to ``MAX_RED``) right after a region's end, one ``pitch`` each: decimal drums the text
+    region may have left out."""
     tl, tr, br, bl = quad
-    last = rectify(image, np.array([tr - pitch, tr, br, br - pitch]), HEIGHT)
-    if red_share(last) >= OTHERS_BELOW:
-        return 0
     red = 0
     while red < MAX_RED:
         start = pitch * red

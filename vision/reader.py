@@ -18,7 +18,6 @@ import numpy as np
 
 from .detect import DisplayDetector, DisplayQuad
 from .detect.text import TextDetector
-from .drums import red_decimals
 from .geometry import order_quad, quad_size, rectify, widen
 from .image import ImageError, Photo, decode_photo
 from .locate import (
@@ -28,6 +27,7 @@ from .locate import (
     decimals_of,
     digit_run,
     display_mode,
+    red_figures,
     whole_quad,
 )
 from .ocr import DigitReader
@@ -419,14 +419,12 @@ def region_quad(quad: list, width: int, height: int) -> np.ndarray:
 
 
 def _red_decimals(region: Candidate, digits: str) -> int:
-    """Decimal drums told by their colour, where the region's line placed each of the register's figures."""
+    """Decimal drums told by their colour, where a line that read the register's digits placed them."""
     for line in (region.line, region.meter_line):
-        if line is None:
-            continue
-        figures = [c for c in line.chars[slice(*digit_run(line.chars))] if c.char.isdigit()]
-        if "".join(c.char for c in figures) == digits:
-            scale = region.strip.shape[1] / max(1, len(line.probs))
-            return red_decimals(region.strip, [(c.frame + 0.5) * scale for c in figures])
+        if line is not None:
+            read, red = red_figures(region.strip, line)
+            if read == digits:
+                return red
     return 0
 
 
