@@ -51,7 +51,9 @@ def weed_binary() -> str | None:
     return str(local) if local.exists() else shutil.which("weed")
 
 
-def _free_base(start: int = 20000, stop: int = 55000) -> int:
+def _free_base(start: int = 12000, stop: int = 32768 - _GRPC_OFFSET) -> int:
+    """A base port whose ports (and their gRPC ones) are free, all below Linux's ephemeral range (32768 up):
+    a port there may be taken at any moment by an outgoing connection's local end."""
     rng = secrets.SystemRandom()
     for _ in range(200):
         base = rng.randrange(start, stop - _PORTS)
@@ -98,13 +100,19 @@ def start_seaweedfs(root: Path, timeout: float = 30) -> S3Server:
         ]
     }
     (root / "s3.json").write_text(json.dumps(identities))
-    base = _free_base()
-    command = [
-        weed, f"-logdir={root}/logs", "mini", f"-dir={root}/data", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-        f"-s3.config={root}/s3.json", "-master.telemetry=false", "-webdav=false", "-admin.ui=false",
-        f"-master.port={base}", f"-volume.port={base + 1}", f"-filer.port={base + 2}", f"-s3.port={base + 3}",
-        f"-admin.port={base + 4}", f"-s3.localSocket={root}/s3.sock", f"-filer.localSocket={root}/filer.sock",
-    ]  # fmt: skip
-    server = S3Server(f"127.0.0.1:{base + 3}", access, secret, None, root, command)  # type: ignore[arg-type]
-    server.start(timeout)
-    return server
+    for attempt in range(3):  # a port found free may be taken before weed binds it: try other ports
+        base = _free_base()
+        command = [
+            weed, f"-logdir={root}/logs", "mini", f"-dir={root}/data", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+            f"-s3.config={root}/s3.json", "-master.telemetry=false", "-webdav=false", "-admin.ui=false",
+            f"-master.port={base}", f"-volume.port={base + 1}", f"-filer.port={base + 2}", f"-s3.port={base + 3}",
+            f"-admin.port={base + 4}", f"-s3.localSocket={root}/s3.sock", f"-filer.localSocket={root}/filer.sock",
+        ]  # fmt: skip
+        server = S3Server(f"127.0.0.1:{base + 3}", access, secret, None, root, command)  # type: ignore[arg-type]
+        try:
+            server.start(timeout)
+            return server
+        except RuntimeError:
+            if attempt == 2 or b"Port allocation failed" not in (root / "weed.out").read_bytes():
+                raise
+    raise AssertionError("unreachable")
