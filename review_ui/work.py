@@ -247,10 +247,11 @@ def pick_region(
         elif k is None or not 0 <= k < len(quads):
             raise ActionRefused("bad_region", "there is no such region")
         was_marked = marked is not None or _is_marked(sub.reading, quads[k])
+        read_again = k > 0 or marked is not None  # region 0 is the reader's own choice, unless it is a mark
         consumer = s.get(tables.Consumer, sub.consumer_number)
         digest = sub.photo_sha256
     try:
-        picked = submissions.read_region(svc, digest, quads[k], consumer) if k else None
+        picked = submissions.read_region(svc, digest, quads[k], consumer) if read_again else None
     except PhotoMissing:
         raise ActionRefused("photo_missing", "the photo is missing from the store") from None
     except ValueError as e:  # a marked quad outside the photo, or too small to hold a register
@@ -271,7 +272,7 @@ def pick_region(
             submission_id,
             "mark_region" if marked is not None else "pick_region",
             state,
-            {**state, "quad": quads[k]} if k else state,
+            {**state, "quad": quads[k]} if read_again else state,
             f"{what}: the reader offers {offered}",
             reader_value=offered,
             typed=sub.typed_reading,

@@ -4,14 +4,18 @@ for the locator (issue 20, item 4)."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 from sqlalchemy import select
 
 from meterdata.manifest import load_manifest
+from review_ui import work
+from review_ui.auth import Reviewer, create_user
 from serving import tables
 from serving.review_export import export_reviews
 from tests.review_ui.conftest import Site, sign_in
 from tests.review_ui.finding_photos import finding_photos, one_digit_typo
+from tests.serving.conftest import embedded_settings, running_api
 from training.data.detect import load_photos
 
 
@@ -107,3 +111,22 @@ def test_a_mark_off_the_photo_is_refused_in_words(browser, site: Site) -> None:
     assert "outside the photo" in page.inner_text(".error")
     with site.svc.sessions() as s:
         assert "picked" not in (s.get(tables.Submission, sid).reading or {})
+
+
+def test_a_register_marked_where_the_reader_found_none_is_read_there(tmp_path) -> None:
+    with running_api(embedded_settings(tmp_path)) as api:
+        blank = cv2.imencode(".jpg", np.full((600, 800, 3), 128, np.uint8))[1].tobytes()
+        sid = api.submit(blank, api.numbers[0], "1", key="blank").json()["id"]
+        assert api.wait(sid)["status"] == "needs_review"
+        with api.svc.sessions.begin() as s:
+            user = create_user(s, "asha", "correct horse battery", "reviewer", "default")
+            s.flush()
+            asha = Reviewer(user.id, "asha", "reviewer", "default", "csrf")
+            assert work.regions(s.get(tables.Submission, sid).reading) == []  # nothing outlined
+        assert work.claim(api.svc, asha, sid)
+        box = [[100.0, 200.0], [500.0, 200.0], [500.0, 280.0], [100.0, 280.0]]
+        work.pick_region(api.svc, asha, sid, marked=box)
+        with api.svc.sessions() as s:
+            reading = s.get(tables.Submission, sid).reading
+        assert reading["picked"]["marked"] and reading["picked"]["quad"] == box  # read there, kept
+        assert work.regions(reading) == [box]
