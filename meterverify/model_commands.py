@@ -139,13 +139,6 @@ def models_list() -> None:
         typer.echo(f"v{v.version:<4} {marks:<7} {accs}")
 
 
-def _table(table: dict, refused: list[str]) -> None:
-    typer.echo(f"{'frozen test set':<28} {'served':>8} {'candidate':>10} {'p(worse by chance)':>20}")
-    for name, c in table.items():
-        flag = "  WORSE" if name in refused else ""
-        typer.echo(f"{name:<28} {c.served:>8.1%} {c.candidate:>10.1%} {c.p_worse:>20.3f}{flag}")
-
-
 @models_app.command("promote")
 def models_promote(
     version: Annotated[str, typer.Argument(help="Registered version number (meterverify models list).")],
@@ -158,13 +151,13 @@ def models_promote(
     worker processes switch to it within seconds, without a restart."""
     import tempfile
 
-    from training import registry
+    from training import registry, testsets
 
     models_dir = _models_dir()
     candidate = registry.download(version, Path(tempfile.mkdtemp(prefix="meterverify-candidate-")))
     table = registry.compare(candidate, models_dir)
-    refused = registry.refusals(table, alpha)
-    _table(table, refused)
+    refused = testsets.refusals(table, alpha)
+    typer.echo(testsets.describe(table, refused))
     if refused:
         typer.echo(f"refused: version {version} is worse on {', '.join(refused)}", err=True)
         raise typer.Exit(1)

@@ -76,13 +76,3 @@ def install(candidate: Path, models_dir: Path, version: str) -> dict:
     served["ranker"] = entry
     write_served(models_dir, served)
     return entry
-
-
-def worse(table: dict[str, Comparison], alpha: float = 0.05) -> list[str]:
-    return [name for name, c in table.items() if c.worse(alpha)]
-
-
-def describe(table: dict[str, Comparison]) -> str:
-    rows = [f"{'frozen set':<28} {'served':>8} {'candidate':>10} {'p(worse by chance)':>20}"]
-    rows += [f"{n:<28} {c.served:>8.1%} {c.candidate:>10.1%} {c.p_worse:>20.3f}" for n, c in table.items()]
-    return "\n".join(rows)

@@ -13,9 +13,6 @@ from serving.served_models import read_served, sha256_file, write_served
 from training import testsets
 
 NAME = "meterverify-reader"
-# A candidate is refused on a set where it is worse and a paired test (McNemar, on the strips one reads right and
-# the other not) says that is not chance: p below ALPHA. 600 strips cannot tell a point apart; this can.
-ALPHA = 0.05
 
 
 @dataclass
@@ -74,10 +71,6 @@ def compare(candidate: ModelVersion, models_dir: Path) -> dict[str, testsets.Com
     return testsets.compare(
         candidate.onnx, Path(served["onnx"]) if served else None, gate_sets(candidate, models_dir)
     )
-
-
-def refusals(table: dict[str, testsets.Comparison], alpha: float = ALPHA) -> list[str]:
-    return [name for name, c in table.items() if c.worse(alpha)]
 
 
 def install(candidate: ModelVersion, models_dir: Path, role: str = "reader") -> dict:

@@ -120,6 +120,26 @@ class Comparison:
         return self.candidate < self.served and self.p_worse < alpha
 
 
+# A candidate is refused on a set where it is worse and a paired test (McNemar, on the items one gets right and
+# the other not) says that is not chance: p below ALPHA. 600 strips cannot tell a point apart; this can.
+ALPHA = 0.05
+
+
+def refusals(table: dict[str, Comparison], alpha: float = ALPHA) -> list[str]:
+    """The sets on which the candidate is worse, and not by chance."""
+    return [name for name, c in table.items() if c.worse(alpha)]
+
+
+def describe(table: dict[str, Comparison], refused: list[str] = ()) -> str:
+    """The gate's table for people: per set, served and candidate, the p-value, WORSE where refused."""
+    rows = [f"{'frozen test set':<28} {'served':>8} {'candidate':>10} {'p(worse by chance)':>20}"]
+    rows += [
+        f"{n:<28} {c.served:>8.1%} {c.candidate:>10.1%} {c.p_worse:>20.3f}{'  WORSE' if n in refused else ''}"
+        for n, c in table.items()
+    ]
+    return "\n".join(rows)
+
+
 def mcnemar_p(lost: int, gained: int) -> float:
     """P(at least ``lost`` of the ``lost + gained`` strips that changed went against the candidate | no real
     difference): the binomial tail at 1/2."""

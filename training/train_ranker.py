@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training import ranker_gate
+from training import ranker_gate, testsets
 from training.data.regions import Photo, look_at
 from training.ranker_gate import top_right
 from training.tracking import tracked_run
@@ -56,7 +56,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=0.1)
     p.add_argument("--workers", type=int, default=2, help="processes looking at photos")
     p.add_argument("--out", type=Path, default=Path("runs/ranker"))
-    p.add_argument("--alpha", type=float, default=0.05, help="the gate refuses where worse with p below this")
+    p.add_argument(
+        "--alpha", type=float, default=testsets.ALPHA, help="the gate refuses where worse with p below this"
+    )
     p.add_argument(
         "--serve",
         type=Path,
@@ -127,10 +129,10 @@ def main(args: argparse.Namespace) -> Path:
         log.artifact(path)
         if args.ship or args.serve:
             table = ranker_gate.compare(served_path, path, ranker_gate.frozen_sets(args.data, args.workers))
-            print(ranker_gate.describe(table))
+            refused = testsets.refusals(table, args.alpha)
+            print(testsets.describe(table, refused))
             for name, c in table.items():
                 log({f"gate.{name}.served": c.served, f"gate.{name}.candidate": c.candidate}, 0)
-            refused = ranker_gate.worse(table, args.alpha)
             if refused:
                 print(f"not promoted: worse on {', '.join(refused)}")
             elif args.serve:

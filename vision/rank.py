@@ -2,8 +2,8 @@
 
 Each region the locator read is described by a few plain measures (``vision.locate.features``: how many digits
 against the meter's register, how sure the recognizer is, letters around the digits, how large, central and
-coloured it is, whether it lies on the display our own detector found) and scored ``weights . features``; the best score is the
-register. The weights are learned (``training/train_ranker.py``) on photos whose register is known: synthetic
+coloured it is, whether it lies on the display our own detector found) and scored ``weights . features``; the
+best score is the register. The weights are learned (``training/train_ranker.py``) on photos whose register is known: synthetic
 scenes full of serials and ratings, and every register a reviewer marked. The measures say what a region is on
 any meter, never which meter it is.
 """

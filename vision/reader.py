@@ -38,7 +38,6 @@ from .ocr.model import StripReading
 from .ocr.ppocr import TextLine, TextRecognizer
 from .phash import phash
 from .quality import check_strip
-from .rank import WEIGHTS as RANKER
 from .rank import Ranker
 from .reading import Meter, MeterReading, reading_value
 from .verify import MATCHES, Verification, judge, parse_typed
@@ -62,10 +61,10 @@ JOINT_CRNN_WEIGHT = 1.0
 MIN_SOURCE_HEIGHT = INPUT_HEIGHT
 # Below this calibrated confidence a reading is not offered as readable at all.
 UNREADABLE_BELOW = 0.2
-MIN_REGION = 8  # photo pixels: a region a person marks smaller than this holds no readable register
 # ... unless the recognizer is this sure of every digit: the calibration, fitted on synthetic photos, knows
 # nothing of real displays our own reader cannot read, where PP-OCRv4 alone is often right.
 SURE_DIGIT = 0.8
+MIN_REGION = 8  # photo pixels: a region a person marks smaller than this holds no readable register
 # The raw confidence (product of digit confidences) is multiplied by these when our own reader did not find
 # and read the same digits on its own, but reads them on the same region; or does not read them at all.
 SAME_REGION_AGREES = 0.6
@@ -130,7 +129,8 @@ class MeterReader:
         # knows letters: serial numbers, labels, dates). Absent, the general one reads too.
         self.meter_recognizer = TextRecognizer(METER_RECOGNIZER) if METER_RECOGNIZER.is_file() else None
         drums = (self.meter_recognizer,) if self.meter_recognizer else ()
-        self.locator = Locator(TextDetector(), TextRecognizer(), Ranker(ranker_weights or RANKER), drums)
+        ranker = Ranker(ranker_weights) if ranker_weights else Ranker()
+        self.locator = Locator(TextDetector(), TextRecognizer(), ranker, drums)
         self.calibrate = Calibrator(CALIBRATION)
         self.calibrate_own = Calibrator(OWN_CALIBRATION)
 

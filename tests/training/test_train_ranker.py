@@ -11,7 +11,7 @@ import pytest
 from meterdata.synth import generate
 from meterdata.synth.meter_type import MeterType
 from serving.served_models import ServedModels, read_served, write_served
-from training import ranker_gate
+from training import ranker_gate, testsets
 from training.data.regions import look_at
 from training.train_ranker import fit
 from vision.rank import FEATURES, Ranker
@@ -53,10 +53,10 @@ def test_the_gate_serves_better_weights_and_every_process_picks_them_up(big_seri
     Ranker.save(candidate, fit(train, Ranker(None).weights, 0.05, 300, 0.1), version="r-test")
     table = ranker_gate.compare(None, candidate, {"type:big-serial": test})
     assert table["type:big-serial"].candidate > table["type:big-serial"].served
-    assert not ranker_gate.worse(table)
+    assert not testsets.refusals(table)
     hand = tmp_path / "hand.json"  # once the learned weights are served, the hand ones are refused
     Ranker.save(hand, Ranker(None).weights, version="hand")
-    assert ranker_gate.worse(ranker_gate.compare(candidate, hand, {"type:big-serial": test})) == [
+    assert testsets.refusals(ranker_gate.compare(candidate, hand, {"type:big-serial": test})) == [
         "type:big-serial"
     ]
 
