@@ -28,6 +28,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+import cv2
 import numpy as np
 from tqdm import tqdm
 
@@ -40,7 +41,7 @@ from meterdata.synth.meter_type import MeterType
 from meterdata.synth.scene import render_photo
 from vision.geometry import on_display, rectify
 from vision.locate import digit_run
-from vision.reader import CRNN_DOUBT, MeterReader
+from vision.reader import CRNN_DOUBT, METER_RECOGNIZER, MeterReader
 from vision.reading import Meter
 from vision.verify import MATCH_AT, combine, typed_posterior, typed_strings
 
@@ -115,19 +116,29 @@ def main() -> None:
         default=100,
         help="photos of a meter type with a serial larger than its register",
     )
+    parser.add_argument(
+        "--meter-recognizer",
+        type=Path,
+        default=METER_RECOGNIZER,
+        help="the meter recognizer's ONNX file (default the served one; a candidate to compare)",
+    )
     args = parser.parse_args()
     others = [e for e in args.engines.split(",") if e]
 
     print(f"1. Real digits: {args.strips} strips of 6 settled digits from meter-digits test meters (unseen)")
     strips, truths = real_strips(args.strips, args.seed)
-    served = MeterReader()
+    served = MeterReader(meter_weights=args.meter_recognizer)
     reader, general, meter = served.crnn, served.locator.recognizer, served.meter_recognizer
     seconds = [reader.read(s) for s in tqdm(strips, desc="CRNN", leave=False)]
     print(row("meterverify CRNN", [r.digits for r in seconds], truths))
     lines = [general.read([s])[0] for s in tqdm(strips, desc="PP-OCRv4", leave=False)]
     print(row("PP-OCRv4 pretrained", [_digits(line) for line in lines], truths))
-    meter_lines = [meter.read([s])[0] for s in tqdm(strips, desc="PP-OCRv4 meter", leave=False)]
-    print(row("PP-OCRv4 fine-tuned", [_digits(line) for line in meter_lines], truths))
+    meter_lines = [meter.read([s])[0] for s in tqdm(strips, desc="meter recognizer", leave=False)]
+    print(row("meter recognizer", [_digits(line) for line in meter_lines], truths) + "   fine-tuned here")
+    loose = [meter.read([_loose(s)])[0] for s in tqdm(strips, desc="meter recognizer", leave=False)]
+    print(
+        row("  the same, boxed loose", [_digits(line) for line in loose], truths) + "   10% margin each side"
+    )
     settled = [
         served.settle_digits(line, line.chars[slice(*digit_run(line.chars))], meter_line, second)[0]
         for line, meter_line, second in zip(lines, meter_lines, seconds, strict=True)
@@ -159,7 +170,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         generate(args.synth_n, args.seed, tmp, split="test", progress=False)
         samples = load_manifest(tmp)
-        pipeline = MeterReader()
+        pipeline = served
         results = [
             pipeline.read((Path(tmp) / s.image).read_bytes())
             for s in tqdm(samples, desc="meterverify", leave=False)
@@ -232,9 +243,9 @@ def main() -> None:
             for name in others:
                 got = ENGINES[name](crops)
                 print(row(name, got, truth_oracle) if got is not None else f"  {name:<22} not installed")
-    real_photos(MeterReader())
+    real_photos(served)
     if args.serial_n:
-        serial_type(MeterReader(), args.serial_n, args.seed)
+        serial_type(served, args.serial_n, args.seed)
 
 
 def class_checks(target: list, correct) -> None:
@@ -328,6 +339,14 @@ def real_photos(pipeline: MeterReader) -> None:
                 else f"WRONG: {r.digits}, {r.mode}, readable={r.readable}"
             )
         print(f"    {row['image']:<16} {row['mode']:<8} {row['digits']}: {verdict}  ({r.ms:.0f} ms)")
+
+
+def _loose(strip: np.ndarray) -> np.ndarray:
+    """A tight strip as a loose box would hold it: a margin of 10% of its size on each side (the edge carried
+    on), as text regions and reviewers' boxes are."""
+    h, w = strip.shape[:2]
+    dy, dx = round(0.1 * h), round(0.1 * w)
+    return cv2.copyMakeBorder(strip, dy, dy, dx, dx, cv2.BORDER_REPLICATE)
 
 
 if __name__ == "__main__":

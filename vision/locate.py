@@ -437,6 +437,10 @@ def display_mode(region: Candidate) -> str:
     """
     line = region.line.raw.upper()
     index = re.sub(r"[^0-9A-Z]", "", _UNIT.sub("", region.suffix).upper())
+    if len(index) < 2:
+        # Every register index has two characters or more (1B, H1, MD, TOD1); one character read beside a
+        # register is a figure of its own (a drum's edge, the next drum turning into view) or a mark.
+        index = ""
     if re.search(r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}", line) or "DATE" in line + index:
         return "date"
     if re.search(r"\d{1,2}:\d{2}", line) or "TIME" in line + index:

@@ -122,16 +122,20 @@ class MeterReader:
     """Loads the models once; ``read`` is safe to call from many threads (ONNX Runtime sessions are)."""
 
     def __init__(
-        self, reader_weights: Path | None = None, version: str = "shipped", ranker_weights: Path | None = None
+        self,
+        reader_weights: Path | None = None,
+        version: str = "shipped",
+        ranker_weights: Path | None = None,
+        meter_weights: Path = METER_RECOGNIZER,
     ) -> None:
         """``reader_weights``: our CRNN's ONNX file, ``ranker_weights`` the register ranker's weights (promoted
-        versions; default the shipped ones)."""
+        versions; default the shipped ones), ``meter_weights`` the meter recognizer's (a candidate to compare)."""
         self.version = version
         self.detector = DisplayDetector()
         self.crnn = DigitReader(reader_weights) if reader_weights else DigitReader()  # our own digit reader
         # PP-OCRv4 fine-tuned on meter strips reads the chosen register; the general one finds it (it still
         # knows letters: serial numbers, labels, dates). Absent, the general one reads too.
-        self.meter_recognizer = TextRecognizer(METER_RECOGNIZER) if METER_RECOGNIZER.is_file() else None
+        self.meter_recognizer = TextRecognizer(meter_weights) if meter_weights.is_file() else None
         drums = (self.meter_recognizer,) if self.meter_recognizer else ()
         ranker = Ranker(ranker_weights) if ranker_weights else Ranker()
         self.locator = Locator(TextDetector(), TextRecognizer(), ranker, drums)

@@ -171,3 +171,22 @@ def test_our_reader_alone_never_claims_the_confidence_of_two_readers_agreeing() 
     reading, _ = reader._combine(None, None, Own(sure, np.zeros((10, 13), np.float32)))  # type: ignore[arg-type]
     assert reading.value == "01234.5" and reading.confidence == ALONE_AT_MOST < 0.9
     assert sure.confidence == 0.99  # the CRNN's own view (verify's fast path) is left as it was
+
+
+@pytest.mark.parametrize(
+    ("suffix", "mode"),
+    [("6B", "history"), ("H1", "history"), ("MD", "kw_md"), ("kW", "kw_md"), ("kWh", "kwh"), ("", "kwh")]
+    + [(one, "kwh") for one in ("2", "8", "H", "B", "0.")],
+)
+def test_a_register_index_has_two_characters_or_more(suffix: str, mode: str) -> None:
+    """One character beside a register (a drum's own edge, the next drum, a mark) is no register index: drum
+    meters are not taken for a billing-history screen."""
+    from vision.locate import Candidate, display_mode
+    from vision.ocr.ctc import DecodedChar
+    from vision.ocr.ppocr import TextLine
+
+    chars = [DecodedChar(c, 0.99, None, 0.0, i) for i, c in enumerate("012345")]
+    line = TextLine(np.zeros((6, 13), np.float32), chars, "012345")
+    region = Candidate(np.zeros((4, 2), np.float32), "text", line, np.zeros((48, 200, 3), np.uint8), 0, 6)
+    region.suffix = suffix
+    assert display_mode(region) == mode
