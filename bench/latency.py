@@ -78,7 +78,7 @@ STAGES = {
     "our display detector (CornerNet)": ("vision/detect/model.py", "detect"),
     "our CRNN on the display": ("vision/reader.py", "_own_reading"),
     "text detection (PP-OCRv4 DB)": ("vision/detect/text.py", "detect"),
-    "text recognition (PP-OCRv4, all regions)": ("vision/ocr/ppocr.py", "read"),
+    "text recognition (PP-OCR, every region)": ("vision/ocr/ppocr.py", "read"),
     "joint settling of the register (CTC)": ("vision/ocr/joint.py", "joint_reading"),
     "quality checks": ("vision/quality.py", "check_strip"),
 }

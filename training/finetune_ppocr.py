@@ -207,7 +207,7 @@ def main(args: argparse.Namespace) -> Path:
     params = {k: str(v) for k, v in vars(args).items()}
     params.update(train_strips=len(train_strips), val_strips=len(val_strips))
     ckpt_path = args.out / "checkpoint.pt"
-    onnx_path = args.out / "ppocrv4_rec.onnx"
+    onnx_path = args.out / "rec.onnx"
     with tracked_run("ppocr-finetune", params) as log:
         if first_epoch == 0:
             baseline = evaluate(rec, val_strips, real_val, loose_val)

@@ -43,7 +43,7 @@ from .reading import Meter, MeterReading, reading_value
 from .verify import MATCHES, Verification, judge, parse_typed
 
 CALIBRATION = Path(__file__).parent / "ocr" / "weights" / "calibration.json"
-METER_RECOGNIZER = Path(__file__).parent / "ocr" / "weights" / "ppocrv4_rec_meter.onnx"
+METER_RECOGNIZER = Path(__file__).parent / "ocr" / "weights" / "meter_rec.onnx"
 OWN_CALIBRATION = Path(__file__).parent / "ocr" / "weights" / "calibration_crnn.json"
 # Our own reader's calibrated confidence above which it is trusted over PP-OCRv4 when they disagree (it is
 # then nearly always right on unseen synthetic photos, and real photos it cannot read do not reach it:
@@ -133,8 +133,8 @@ class MeterReader:
         self.version = version
         self.detector = DisplayDetector()
         self.crnn = DigitReader(reader_weights) if reader_weights else DigitReader()  # our own digit reader
-        # PP-OCRv4 fine-tuned on meter strips reads the chosen register; the general one finds it (it still
-        # knows letters: serial numbers, labels, dates). Absent, the general one reads too.
+        # The meter recognizer (PP-OCRv6 small fine-tuned on meter strips) reads the chosen register; the general
+        # one finds it (it still knows letters: serial numbers, labels, dates). Absent, the general one reads too.
         self.meter_recognizer = TextRecognizer(meter_weights) if meter_weights.is_file() else None
         drums = (self.meter_recognizer,) if self.meter_recognizer else ()
         ranker = Ranker(ranker_weights) if ranker_weights else Ranker()
@@ -322,7 +322,7 @@ class MeterReader:
     ) -> tuple[str, list[float], int, list]:
         """The register's digits, their confidences, decimals and rolling figures, settled jointly.
 
-        PP-OCRv4 as pretrained (``line``, its digit ``run``; sure of real LCDs), the same fine-tuned on meters
+        PP-OCRv4 as pretrained (``line``, its digit ``run``; sure of real LCDs), the meter recognizer
         (``meter_line``; sure of drums and red decimal drums), and our CRNN (``second``) when it reads nearly
         what the pretrained one reads (it misses the thin "1" of real LCDs: measured, letting it join the
         fine-tuned reading instead lost a real register and a point on synthetic photos). The digit string
