@@ -265,13 +265,15 @@ class MeterReader:
         if own is None or not own.digits:
             return text, region
         if own.digits.lstrip("0") == (text.digits or "").lstrip("0"):
-            # Two readers, each on the region it found itself, read the same: independent evidence.
-            text.raw_confidence = round(math.prod(text.digit_confidences), 4)
-            text.confidence = round(self.calibrate(text.raw_confidence), 4)
+            if not region.source.startswith("detector"):  # on our detector's quad, _describe counted ours
+                # Two readers, each on the region it found itself, read the same: independent evidence.
+                text.raw_confidence = round(math.prod(text.digit_confidences), 4)
+                text.confidence = round(self.calibrate(text.raw_confidence), 4)
+                text.confidence = max(text.confidence, own.confidence)
             if not text.decimals and own.decimals:  # a red decimal drum: ours sees colour cues, PP-OCR not
-                text.decimals = own.decimals
+                text.decimals = own.decimals  # ... ours alone: no more sure than one reader alone
                 text.value = reading_value(text.digits, text.decimals)
-            text.confidence = max(text.confidence, own.confidence)
+                text.confidence = min(text.confidence, ALONE_AT_MOST)
             if text.reason == "low_confidence" and text.confidence >= UNREADABLE_BELOW:
                 text.readable, text.reason = True, None
                 text.messages = [m for m in text.messages if "any confidence" not in m]
@@ -349,6 +351,8 @@ class MeterReader:
             if len(joint) != len(digits):
                 rolling = [None] * len(joint)
             digits, confidences = joint, joint_confidences
+            if not decimals and meter_line is not None and joint == meter_digits:
+                decimals = decimals_of("".join(c.char for c in meter_run))  # the point of the line settled on
         return digits, confidences, decimals, rolling
 
     def _describe(self, photo: Photo, region: Candidate) -> MeterReading:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -190,3 +191,62 @@ def test_a_register_index_has_two_characters_or_more(suffix: str, mode: str) -> 
     region = Candidate(np.zeros((4, 2), np.float32), "text", line, np.zeros((48, 200, 3), np.uint8), 0, 6)
     region.suffix = suffix
     assert display_mode(region) == mode
+
+
+def _line(text: str, sure: float = 0.97):
+    """A recognizer's line that reads ``text``: each character on a frame of its own, blanks between."""
+    from vision.ocr.ctc import greedy_decode
+    from vision.ocr.ppocr import FOLDED, TextLine
+
+    probs = np.full((2 * len(text) + 1, 13), (1 - sure) / 12, np.float32)
+    probs[::2, 0] = sure  # blanks
+    for i, ch in enumerate(text):
+        probs[2 * i + 1, 1 + FOLDED.index(ch)] = sure
+    probs[1::2, 0] = (1 - sure) / 12
+    return TextLine(probs, greedy_decode(probs, FOLDED), text)
+
+
+def test_the_decimals_come_from_the_reader_whose_digits_were_settled_on() -> None:
+    """The pretrained recognizer dropped the last figure and the point; the meter recognizer read both: the
+    register settled on its digits keeps its decimals (the two-decimal LCD is not read as an integer)."""
+    from vision.locate import digit_run
+    from vision.ocr.ctc import greedy_decode
+    from vision.ocr.model import StripReading
+    from vision.ocr.ppocr import FOLDED, TextLine
+    from vision.reader import default_reader
+
+    faint = _line("0000641").probs  # the last figure, thin, mostly taken for a gap
+    faint[-2, 0], faint[-2, 2] = 0.6, 0.38
+    general, meter = TextLine(faint, greedy_decode(faint, FOLDED), "000064"), _line("00006.41")
+    assert general.text == "000064"
+    nobody = StripReading("", "", 0, [])
+    digits, _, decimals, _ = default_reader().settle_digits(
+        general, general.chars[slice(*digit_run(general.chars))], meter, nobody
+    )
+    assert (digits, decimals) == ("0000641", 2)
+
+
+@pytest.mark.parametrize(("source", "independent"), [("text+refined", True), ("detector", False)])
+def test_our_reader_agreeing_counts_once(
+    monkeypatch: pytest.MonkeyPatch, source: str, independent: bool
+) -> None:
+    """Our CRNN on our detector's quad agreeing with the reading is independent evidence only when PP-OCRv4
+    found the register elsewhere: on our detector's own quad the CRNN's agreement was counted already."""
+    from vision.locate import Candidate
+    from vision.reader import Own, default_reader
+    from vision.reading import MeterReading
+
+    reader = default_reader()
+    described = MeterReading(digits="012345", decimals=0, value="012345", confidence=0.4, readable=True)
+    described.digit_confidences = [0.999] * 6
+    monkeypatch.setattr(reader, "_describe", lambda photo, region: replace(described))
+    region = Candidate(
+        np.zeros((4, 2), np.float32), source, _line("012345"), np.zeros((48, 200, 3), np.uint8)
+    )
+    own = MeterReading(digits="012345", decimals=1, value="01234.5", confidence=0.95, readable=True)
+    reading, _ = reader._combine(None, region, Own(own, np.zeros((10, 13), np.float32)))  # type: ignore[arg-type]
+    # The decimals only our CRNN saw (a red drum's colour) are taken, never with more than one reader's confidence.
+    assert reading.decimals == 1 and reading.confidence <= 0.85
+    monkeypatch.setattr(reader, "_describe", lambda photo, region: replace(described, decimals=1))
+    reading, _ = reader._combine(None, region, Own(own, np.zeros((10, 13), np.float32)))  # type: ignore[arg-type]
+    assert reading.confidence == (0.95 if independent else 0.4)
